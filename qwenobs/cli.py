@@ -1,0 +1,116 @@
+"""The ``qwenobs`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .validation import Finding, validate
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
+
+class UnreadableInput(Exception):
+    pass
+
+
+def load_requests(path: Path) -> list[dict[str, Any]]:
+    """Requests in a file: one request object, a bare message list, or JSONL of either."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableInput(f"{path}: cannot read: {exc}") from None
+    try:
+        return [_as_request(json.loads(text), path, 1)]
+    except json.JSONDecodeError as whole_error:
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if len(lines) < 2:
+            raise UnreadableInput(
+                f"{path}: not JSON ({whole_error.msg} at line {whole_error.lineno}, "
+                f"column {whole_error.colno})"
+            ) from None
+        requests = []
+        for number, line in lines:
+            try:
+                requests.append(_as_request(json.loads(line), path, len(requests) + 1))
+            except json.JSONDecodeError as exc:
+                raise UnreadableInput(
+                    f"{path}:{number}: not a JSON line ({exc.msg}, column {exc.colno})"
+                ) from None
+        return requests
+
+
+def _as_request(data: Any, path: Path, number: int) -> dict[str, Any]:
+    if isinstance(data, dict):
+        if "messages" not in data:
+            raise UnreadableInput(f"{path}: request {number} is an object without 'messages'")
+        return data
+    if isinstance(data, list):
+        return {"messages": data}
+    raise UnreadableInput(
+        f"{path}: request {number} must be a JSON object with 'messages' or a list of messages, "
+        f"not {type(data).__name__}"
+    )
+
+
+def _lint(args: argparse.Namespace) -> int:
+    results: list[tuple[str, int, Finding]] = []
+    for name in args.files:
+        try:
+            requests = load_requests(Path(name))
+        except UnreadableInput as exc:
+            print(f"qwenobs lint: {exc}", file=sys.stderr)
+            return EXIT_UNREADABLE
+        for number, request in enumerate(requests, 1):
+            results.extend((name, number, f) for f in validate(request))
+    if args.format == "json":
+        rows = [
+            {"file": file, "request": number, "index": f.index, "param": f.param,
+             "rule": f.rule, "severity": f.severity, "message": f.message}
+            for file, number, f in results
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        _print_text(results, len(args.files))
+    return EXIT_FINDINGS if any(f.is_error for _, _, f in results) else EXIT_OK
+
+
+def _print_text(results: list[tuple[str, int, Finding]], files: int) -> None:
+    for file, number, f in results:
+        where = f"messages[{f.index}]" if f.index is not None else (f.param or "request")
+        print(f"{file}: request {number}: {where}: {f.severity} [{f.rule}]")
+        print(f"    {f.message}")
+    errors = sum(f.is_error for _, _, f in results)
+    warnings = len(results) - errors
+    print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
+          f"in {files} file{'s' * (files != 1)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwenobs", description="Observe and test Qwen calls made through the OpenAI SDK."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    lint = commands.add_parser(
+        "lint",
+        help="check chat requests for what DashScope would reject",
+        description="Check chat requests (a JSON request, a message list, or JSONL of requests). "
+        "Exit 1 when any error is found, 2 when a file cannot be read.",
+    )
+    lint.add_argument("files", nargs="+", metavar="FILE")
+    lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.set_defaults(run=_lint)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

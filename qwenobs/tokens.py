@@ -1,0 +1,134 @@
+"""Qwen token counting with the real Qwen BPE, offline.
+
+The vocabulary ships inside the ``dashscope`` package (``resources/qwen.tiktoken``); tiktoken loads it
+from disk. We locate it with ``find_spec`` so the heavy ``dashscope`` package is never imported.
+A response's ``usage`` is authoritative; these counts are estimates for planning and checks.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["count_tokens", "estimate_prompt_tokens", "message_text"]
+
+# Qwen's pre-tokenizer split (the same expression the Qwen models and dashscope use).
+_SPLIT = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
+    r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+_SPECIAL = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
+
+# tiktoken's Rust BPE can overflow its stack on one enormous piece; encode long text in slices.
+_SLICE = 100_000
+
+# ChatML framing per message: <|im_start|>{role}\n ... <|im_end|>\n
+_PER_MESSAGE = 5
+_REPLY_PRIMER = 3  # <|im_start|>assistant\n
+# Qwen's template wraps tool definitions in a fixed instruction block in the system turn.
+_TOOLS_PREAMBLE = 120
+_PER_TOOL_CALL = 6  # <tool_call>\n ... \n</tool_call>
+
+
+class TokenizerUnavailable(ImportError):
+    """The Qwen vocabulary needs the ``tokens`` extra."""
+
+
+def _vocab_path() -> Path:
+    spec = importlib.util.find_spec("dashscope")
+    if spec is None or not spec.submodule_search_locations:
+        raise TokenizerUnavailable(
+            "Qwen token counting needs the Qwen vocabulary from the dashscope package: "
+            "pip install 'qwenobs[tokens]'"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "qwen.tiktoken"
+    if not path.is_file():
+        raise TokenizerUnavailable(f"the dashscope package has no Qwen vocabulary at {path}")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def _encoding() -> Any:
+    try:
+        import tiktoken
+        from tiktoken.load import load_tiktoken_bpe
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise TokenizerUnavailable(
+            "Qwen token counting needs tiktoken: pip install 'qwenobs[tokens]'"
+        ) from exc
+    ranks = load_tiktoken_bpe(str(_vocab_path()))
+    return tiktoken.Encoding(
+        name="qwen", pat_str=_SPLIT, mergeable_ranks=ranks, special_tokens=_SPECIAL
+    )
+
+
+def count_tokens(text: str) -> int:
+    """Number of Qwen tokens in ``text`` (special-token look-alikes count as plain text)."""
+    if not text:
+        return 0
+    encode = _encoding().encode_ordinary
+    if len(text) <= _SLICE:
+        return len(encode(text))
+    return sum(len(encode(piece)) for piece in _slices(text))
+
+
+def _slices(text: str) -> Iterable[str]:
+    # Cut at whitespace when one is near, so a cut rarely splits a word.
+    start = 0
+    while start < len(text):
+        end = min(start + _SLICE, len(text))
+        if end < len(text):
+            space = text.rfind(" ", end - 1000, end)
+            if space > start:
+                end = space
+        yield text[start:end]
+        start = end
+
+
+def _get(obj: Any, key: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def message_text(content: Any) -> str:
+    """The text of a message ``content``: a string, or the text parts of a list of typed parts."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            text for part in content if isinstance(text := _get(part, "text"), str)
+        )
+    return str(content)
+
+
+def estimate_prompt_tokens(messages: Iterable[Any], tools: Iterable[Any] | None = None) -> int:
+    """Estimated prompt tokens of a chat request, with Qwen's chat-template overhead.
+
+    Messages may be dicts or SDK message objects. Images and audio parts are not counted.
+    """
+    total = _REPLY_PRIMER
+    for message in messages:
+        total += _PER_MESSAGE + count_tokens(message_text(_get(message, "content")))
+        for call in _get(message, "tool_calls") or ():
+            function = _get(call, "function")
+            total += _PER_TOOL_CALL + count_tokens(
+                f'{{"name": "{_get(function, "name")}", "arguments": {_get(function, "arguments")}}}'
+            )
+    tools = list(tools or ())
+    if tools:
+        total += _TOOLS_PREAMBLE + count_tokens(
+            "\n".join(json.dumps(_plain(t), ensure_ascii=False) for t in tools)
+        )
+    return total
+
+
+def _plain(obj: Any) -> Any:
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else obj

@@ -1,0 +1,318 @@
+"""The request-level rules: parameters, thinking, JSON mode, tools, context window."""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..catalog import Catalog
+from .conversation import Conversation
+from .findings import Finding, finding
+
+_SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDK's "not passed" markers
+_PER_MESSAGE_TOKENS = 5
+_FIXED_TOKENS = 3 + 120  # reply primer and the tools preamble, an upper bound of both
+
+
+class Params:
+    """Read request parameters whether ``extra_body`` is nested (SDK kwargs) or merged (wire body)."""
+
+    __slots__ = ("_extra", "_request")
+
+    def __init__(self, request: Mapping[str, Any]) -> None:
+        self._request = request
+        extra = request.get("extra_body")
+        self._extra = extra if isinstance(extra, Mapping) else None
+
+    def get(self, key: str) -> Any:
+        extra = self._extra
+        value = extra[key] if extra is not None and key in extra else self._request.get(key)
+        if value is not None and type(value).__name__ in _SENTINELS:
+            return None
+        return value
+
+
+def thinking_state(params: Params, catalog: Catalog) -> tuple[bool, bool]:
+    """(thinking on, thinking explicitly asked for or unavoidable)."""
+    flag = params.get("enable_thinking")
+    mode = catalog.thinking(params.get("model"))
+    if mode == "always":
+        return True, True
+    if flag is not None:
+        return bool(flag), bool(flag)
+    return mode == "on", mode == "on"
+
+
+def check_thinking(params: Params, thinking: bool, forced: bool) -> list[Finding]:
+    out = []
+    model = params.get("model")
+    if forced and params.get("stream") is not True:
+        out.append(
+            finding(
+                "thinking-requires-stream",
+                f"thinking is on for {model!r} but stream is not True; DashScope rejects "
+                "non-streaming thinking calls. Pass stream=True, or "
+                'extra_body={"enable_thinking": False}.',
+                param="stream",
+            )
+        )
+    choice = params.get("tool_choice")
+    if thinking and (isinstance(choice, Mapping) or choice == "required"):
+        out.append(
+            finding(
+                "thinking-forced-tool",
+                f"tool_choice={_short(choice)} forces a tool while thinking is on; thinking "
+                "models accept only 'auto' or 'none'. Turn thinking off for this call.",
+                param="tool_choice",
+            )
+        )
+    if thinking and params.get("tools"):
+        out.append(
+            finding(
+                "thinking-with-tools",
+                "thinking is on in a tool-calling request; reasoning tends to disturb tool "
+                "choice. Consider thinking only for the final answer.",
+                param="enable_thinking",
+            )
+        )
+    return out
+
+
+def check_json_mode(params: Params, conv: Conversation, thinking: bool) -> list[Finding]:
+    fmt = params.get("response_format")
+    kind = fmt.get("type") if isinstance(fmt, Mapping) else None
+    out = []
+    if kind == "json_object" and not conv.mentions_json:
+        out.append(
+            finding(
+                "json-mode-needs-json-word",
+                "response_format is json_object but no message contains the word 'json'. "
+                "Say it in the system prompt, e.g. 'Reply in JSON: {...}'.",
+                param="response_format",
+            )
+        )
+    if kind in ("json_object", "json_schema") and thinking:
+        out.append(
+            finding(
+                "json-mode-with-thinking",
+                "JSON mode is not supported while thinking is on. Pass "
+                'extra_body={"enable_thinking": False} or drop response_format.',
+                param="response_format",
+            )
+        )
+    return out
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_ranges(params: Params, catalog: Catalog) -> list[Finding]:
+    out = []
+
+    def bad(param: str, value: Any, accepted: str) -> None:
+        out.append(
+            finding(
+                "parameter-range",
+                f"{param}={value!r} is outside the accepted range {accepted}; DashScope "
+                "rejects it. Use a value inside the range.",
+                param=param,
+            )
+        )
+
+    temperature = params.get("temperature")
+    if temperature is not None and not (_number(temperature) and 0 <= temperature < 2):
+        bad("temperature", temperature, "[0.0, 2.0)")
+    top_p = params.get("top_p")
+    if top_p is not None and not (_number(top_p) and 0 < top_p <= 1):
+        bad("top_p", top_p, "(0.0, 1.0]")
+    info = catalog.lookup(params.get("model"))
+    for name in ("max_tokens", "max_completion_tokens"):
+        value = params.get(name)
+        if value is None:
+            continue
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            bad(name, value, "[1, ...] (a positive integer)")
+        elif info is not None and value > info.max_output:
+            bad(name, value, f"[1, {info.max_output}] for {info.name}")
+    for name in ("thinking_budget", "n"):
+        value = params.get(name)
+        if value is not None and not (
+            isinstance(value, int) and not isinstance(value, bool) and value >= 1
+        ):
+            bad(name, value, "[1, ...] (a positive integer)")
+    return out
+
+
+def _tool_names(tools: Any) -> list[str]:
+    names = []
+    for tool in tools or ():
+        function = _get(tool, "function")
+        name = _get(function, "name")
+        if isinstance(name, str):
+            names.append(name)
+    return names
+
+
+def _get(obj: Any, key: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, Mapping | str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_tools(params: Params) -> list[Finding]:
+    tools = params.get("tools")
+    choice = params.get("tool_choice")
+    out = []
+    if choice is not None and not tools:
+        out.append(
+            finding(
+                "unknown-tool-choice",
+                f"tool_choice={_short(choice)} is set but the request has no tools. "
+                "Pass tools=[...] or drop tool_choice.",
+                param="tool_choice",
+            )
+        )
+    elif isinstance(choice, Mapping):
+        wanted = _get(_get(choice, "function"), "name")
+        names = _tool_names(tools)
+        if wanted not in names:
+            out.append(
+                finding(
+                    "unknown-tool-choice",
+                    f"tool_choice forces function {wanted!r}, which is not among the tools "
+                    f"{names}. Use one of those names.",
+                    param="tool_choice",
+                )
+            )
+    for tool in tools or ():
+        function = _get(tool, "function")
+        nested = _nested_property(_get(function, "parameters"))
+        if nested:
+            out.append(
+                finding(
+                    "nested-tool-schema",
+                    f"tool {_get(function, 'name')!r} nests an object in parameter {nested!r}; "
+                    "Qwen fills flat, required parameters far more reliably. Flatten it.",
+                    param="tools",
+                )
+            )
+    return out
+
+
+def _nested_property(schema: Any) -> str | None:
+    props = _get(schema, "properties")
+    if not isinstance(props, Mapping):
+        return None
+    for name, prop in props.items():
+        if not isinstance(prop, Mapping):
+            continue
+        items = prop.get("items")
+        if (
+            prop.get("type") == "object"
+            or "properties" in prop
+            or (isinstance(items, Mapping) and (items.get("type") == "object" or "properties" in items))
+        ):
+            return name
+    return None
+
+
+def check_advice(params: Params, conv: Conversation) -> list[Finding]:
+    out = []
+    if params.get("max_tokens") is None and params.get("max_completion_tokens") is None:
+        out.append(
+            finding(
+                "max-tokens-unset",
+                "no max_tokens: the output is capped only by the model's maximum, so a runaway "
+                "generation can cost a lot. Set max_tokens.",
+                param="max_tokens",
+            )
+        )
+    if params.get("temperature") is not None and params.get("top_p") is not None:
+        out.append(
+            finding(
+                "temperature-and-top-p",
+                "temperature and top_p are both set; change one of them, not both.",
+                param="top_p",
+            )
+        )
+    if conv.system_prompt:
+        marker = dynamic_marker(conv.system_prompt)
+        if marker:
+            out.append(
+                finding(
+                    "dynamic-system-prompt",
+                    f"the system prompt contains {marker}, a value that changes per request and "
+                    "defeats DashScope's exact-prefix cache. Move it to the last user message.",
+                    0,
+                )
+            )
+    return out
+
+
+_DYNAMIC = (
+    ("a UUID", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
+    ("a date", r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日"),
+    ("a time of day", r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
+    ("a Unix timestamp", r"\b1\d{9}(?:\d{3})?\b"),
+)
+_DYNAMIC_RE = re.compile("|".join(f"(?P<g{i}>{p})" for i, (_, p) in enumerate(_DYNAMIC)), re.I)
+
+
+@functools.lru_cache(maxsize=256)
+def dynamic_marker(text: str) -> str | None:
+    """A description of the first per-request value in ``text`` (cached: system prompts repeat)."""
+    match = _DYNAMIC_RE.search(text)
+    if match is None:
+        return None
+    kind = _DYNAMIC[int(match.lastgroup[1:])][0]
+    return f"{kind} ({match.group(0)!r})"
+
+
+def check_context(params: Params, conv: Conversation, catalog: Catalog) -> list[Finding]:
+    info = catalog.lookup(params.get("model"))
+    if info is None or conv.count == 0:
+        return []
+    reserved = params.get("max_tokens") or params.get("max_completion_tokens") or 0
+    if not isinstance(reserved, int):
+        reserved = 0
+    window = info.context_window
+    tools = params.get("tools")
+    # Tokens never outnumber UTF-8 bytes: tokenize only when the byte bound reaches the window.
+    bound = conv.text_bytes_bound + _PER_MESSAGE_TOKENS * conv.count + _FIXED_TOKENS
+    if bound + reserved <= window:
+        if not tools:
+            return []
+        bound += len(json.dumps(tools, default=_plain))  # ASCII-escaped, so len bounds bytes
+        if bound + reserved <= window:
+            return []
+    from ..tokens import TokenizerUnavailable, estimate_prompt_tokens
+
+    try:
+        prompt = estimate_prompt_tokens(params.get("messages"), tools)
+    except TokenizerUnavailable:
+        return []
+    if prompt + reserved <= window:
+        return []
+    return [
+        finding(
+            "context-overflow",
+            f"the prompt is about {prompt:,} tokens; with max_tokens={reserved:,} that exceeds "
+            f"{info.name}'s context window of {window:,}. Trim or summarise the middle of the "
+            "conversation, or pick a longer-context model.",
+            param="messages",
+        )
+    ]
+
+
+def _plain(obj: Any) -> Any:
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else str(obj)
