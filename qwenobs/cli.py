@@ -69,8 +69,15 @@ def _lint(args: argparse.Namespace) -> int:
             results.extend((name, number, f) for f in validate(request))
     if args.format == "json":
         rows = [
-            {"file": file, "request": number, "index": f.index, "param": f.param,
-             "rule": f.rule, "severity": f.severity, "message": f.message}
+            {
+                "file": file,
+                "request": number,
+                "index": f.index,
+                "param": f.param,
+                "rule": f.rule,
+                "severity": f.severity,
+                "message": f.message,
+            }
             for file, number, f in results
         ]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -86,8 +93,10 @@ def _print_text(results: list[tuple[str, int, Finding]], files: int) -> None:
         print(f"    {f.message}")
     errors = sum(f.is_error for _, _, f in results)
     warnings = len(results) - errors
-    print(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
-          f"in {files} file{'s' * (files != 1)}")
+    print(
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
+        f"in {files} file{'s' * (files != 1)}"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

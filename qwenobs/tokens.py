@@ -102,9 +102,7 @@ def message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            text for part in content if isinstance(text := _get(part, "text"), str)
-        )
+        return "".join(text for part in content if isinstance(text := _get(part, "text"), str))
     return str(content)
 
 

@@ -29,7 +29,9 @@ __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"
 def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -> Conversation:
     """Validate ``request`` and return the findings with what the pass learned (tool rounds, size)."""
     if not isinstance(request, Mapping):
-        raise TypeError(f"a request is a mapping of create() arguments, got {type(request).__name__}")
+        raise TypeError(
+            f"a request is a mapping of create() arguments, got {type(request).__name__}"
+        )
     params = Params(request)
     fmt = params.get("response_format")
     want_json = isinstance(fmt, Mapping) and fmt.get("type") == "json_object"

@@ -60,6 +60,8 @@ def _call_fields(call: Any) -> tuple[Any, str]:
         name, args = function.get("name"), function.get("arguments")
     else:
         name, args = getattr(function, "name", None), getattr(function, "arguments", None)
+    if type(call_id) is not str:
+        call_id = None
     return call_id, f"{name or ''}{args if isinstance(args, str) else args or ''}"
 
 
@@ -109,7 +111,7 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
         if not json_seen and _JSON_WORD.search(text):
             json_seen = True
 
-        if role not in _ROLES:
+        if type(role) is not str or role not in _ROLES:
             found.append(
                 finding(
                     "invalid-message",
@@ -130,9 +132,9 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             found.append(finding("invalid-message", f"messages[{i}] ({role}) has no {what}.", i))
 
         if role == "tool":
-            if pending is None:
-                orphans.append((i, call_id))
-            elif call_id is None or call_id not in pending:
+            if type(call_id) is not str:
+                call_id = None
+            if pending is None or call_id is None or call_id not in pending:
                 orphans.append((i, call_id))
             elif pending[call_id]:
                 found.append(
@@ -152,6 +154,11 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             _close_round(conv, pending, opened_at)
             pending = None
         if role == "assistant" and calls:
+            if not isinstance(calls, list | tuple):
+                found.append(
+                    finding("invalid-message", f"messages[{i}].tool_calls must be a list.", i)
+                )
+                continue
             pending = {}
             opened_at = i
             for call in calls:

@@ -7,7 +7,10 @@ Severity = Literal["error", "warning"]
 
 # rule id -> (severity, one-line description). The ids are stable: users filter on them.
 RULES: dict[str, tuple[Severity, str]] = {
-    "orphan-tool-result": ("error", "a tool message that no preceding assistant tool_calls asked for"),
+    "orphan-tool-result": (
+        "error",
+        "a tool message that no preceding assistant tool_calls asked for",
+    ),
     "missing-tool-result": ("error", "an assistant tool call with no tool message answering it"),
     "duplicate-tool-result": ("error", "two tool messages answer the same tool_call_id"),
     "thinking-requires-stream": ("error", "thinking is on but stream is not True"),
@@ -22,7 +25,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "temperature-and-top-p": ("warning", "temperature and top_p both changed"),
     "nested-tool-schema": ("warning", "a tool's parameters nest objects"),
     "thinking-with-tools": ("warning", "thinking on in a tool-calling request"),
-    "dynamic-system-prompt": ("warning", "a per-request value in the system prompt defeats the cache"),
+    "dynamic-system-prompt": (
+        "warning",
+        "a per-request value in the system prompt defeats the cache",
+    ),
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from ..catalog import Catalog
 from .conversation import Conversation
 from .findings import Finding, finding
+from .toolset import toolset
 
 _SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDK's "not passed" markers
 _PER_MESSAGE_TOKENS = 5
@@ -27,6 +28,16 @@ class Params:
         extra = request.get("extra_body")
         self._extra = extra if isinstance(extra, Mapping) else None
 
+    @property
+    def model(self) -> str | None:
+        model = self.get("model")
+        return model if isinstance(model, str) else None
+
+    @property
+    def tools(self) -> list[Any]:
+        tools = self.get("tools")
+        return tools if isinstance(tools, list | tuple) else []
+
     def get(self, key: str) -> Any:
         extra = self._extra
         value = extra[key] if extra is not None and key in extra else self._request.get(key)
@@ -38,7 +49,7 @@ class Params:
 def thinking_state(params: Params, catalog: Catalog) -> tuple[bool, bool]:
     """(thinking on, thinking explicitly asked for or unavoidable)."""
     flag = params.get("enable_thinking")
-    mode = catalog.thinking(params.get("model"))
+    mode = catalog.thinking(params.model)
     if mode == "always":
         return True, True
     if flag is not None:
@@ -48,7 +59,7 @@ def thinking_state(params: Params, catalog: Catalog) -> tuple[bool, bool]:
 
 def check_thinking(params: Params, thinking: bool, forced: bool) -> list[Finding]:
     out = []
-    model = params.get("model")
+    model = params.model
     if forced and params.get("stream") is not True:
         out.append(
             finding(
@@ -69,7 +80,7 @@ def check_thinking(params: Params, thinking: bool, forced: bool) -> list[Finding
                 param="tool_choice",
             )
         )
-    if thinking and params.get("tools"):
+    if thinking and params.tools:
         out.append(
             finding(
                 "thinking-with-tools",
@@ -129,7 +140,7 @@ def check_ranges(params: Params, catalog: Catalog) -> list[Finding]:
     top_p = params.get("top_p")
     if top_p is not None and not (_number(top_p) and 0 < top_p <= 1):
         bad("top_p", top_p, "(0.0, 1.0]")
-    info = catalog.lookup(params.get("model"))
+    info = catalog.lookup(params.model)
     for name in ("max_tokens", "max_completion_tokens"):
         value = params.get(name)
         if value is None:
@@ -147,16 +158,6 @@ def check_ranges(params: Params, catalog: Catalog) -> list[Finding]:
     return out
 
 
-def _tool_names(tools: Any) -> list[str]:
-    names = []
-    for tool in tools or ():
-        function = _get(tool, "function")
-        name = _get(function, "name")
-        if isinstance(name, str):
-            names.append(name)
-    return names
-
-
 def _get(obj: Any, key: str) -> Any:
     if isinstance(obj, Mapping):
         return obj.get(key)
@@ -169,7 +170,7 @@ def _short(value: Any) -> str:
 
 
 def check_tools(params: Params) -> list[Finding]:
-    tools = params.get("tools")
+    tools = params.tools
     choice = params.get("tool_choice")
     out = []
     if choice is not None and not tools:
@@ -181,48 +182,30 @@ def check_tools(params: Params) -> list[Finding]:
                 param="tool_choice",
             )
         )
-    elif isinstance(choice, Mapping):
+    if not tools:
+        return out
+    summary = toolset(tools)
+    if isinstance(choice, Mapping):
         wanted = _get(_get(choice, "function"), "name")
-        names = _tool_names(tools)
-        if wanted not in names:
+        if wanted not in summary.names:
             out.append(
                 finding(
                     "unknown-tool-choice",
                     f"tool_choice forces function {wanted!r}, which is not among the tools "
-                    f"{names}. Use one of those names.",
+                    f"{list(summary.names)}. Use one of those names.",
                     param="tool_choice",
                 )
             )
-    for tool in tools or ():
-        function = _get(tool, "function")
-        nested = _nested_property(_get(function, "parameters"))
-        if nested:
-            out.append(
-                finding(
-                    "nested-tool-schema",
-                    f"tool {_get(function, 'name')!r} nests an object in parameter {nested!r}; "
-                    "Qwen fills flat, required parameters far more reliably. Flatten it.",
-                    param="tools",
-                )
+    for name, prop in summary.nested:
+        out.append(
+            finding(
+                "nested-tool-schema",
+                f"tool {name!r} nests an object in parameter {prop!r}; Qwen fills flat, "
+                "required parameters far more reliably. Flatten it.",
+                param="tools",
             )
+        )
     return out
-
-
-def _nested_property(schema: Any) -> str | None:
-    props = _get(schema, "properties")
-    if not isinstance(props, Mapping):
-        return None
-    for name, prop in props.items():
-        if not isinstance(prop, Mapping):
-            continue
-        items = prop.get("items")
-        if (
-            prop.get("type") == "object"
-            or "properties" in prop
-            or (isinstance(items, Mapping) and (items.get("type") == "object" or "properties" in items))
-        ):
-            return name
-    return None
 
 
 def check_advice(params: Params, conv: Conversation) -> list[Finding]:
@@ -278,20 +261,20 @@ def dynamic_marker(text: str) -> str | None:
 
 
 def check_context(params: Params, conv: Conversation, catalog: Catalog) -> list[Finding]:
-    info = catalog.lookup(params.get("model"))
+    info = catalog.lookup(params.model)
     if info is None or conv.count == 0:
         return []
     reserved = params.get("max_tokens") or params.get("max_completion_tokens") or 0
     if not isinstance(reserved, int):
         reserved = 0
     window = info.context_window
-    tools = params.get("tools")
+    tools = params.tools
     # Tokens never outnumber UTF-8 bytes: tokenize only when the byte bound reaches the window.
     bound = conv.text_bytes_bound + _PER_MESSAGE_TOKENS * conv.count + _FIXED_TOKENS
     if bound + reserved <= window:
         if not tools:
             return []
-        bound += len(json.dumps(tools, default=_plain))  # ASCII-escaped, so len bounds bytes
+        bound += toolset(tools).json_bytes
         if bound + reserved <= window:
             return []
     from ..tokens import TokenizerUnavailable, estimate_prompt_tokens
@@ -311,8 +294,3 @@ def check_context(params: Params, conv: Conversation, catalog: Catalog) -> list[
             param="messages",
         )
     ]
-
-
-def _plain(obj: Any) -> Any:
-    dump = getattr(obj, "model_dump", None)
-    return dump() if callable(dump) else str(obj)

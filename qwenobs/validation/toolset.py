@@ -1,0 +1,80 @@
+"""What the rules need from a ``tools`` list, computed once per list.
+
+Applications pass the same module-level ``tools`` list on every call, so the summary is memoised by
+identity; the entry keeps the list alive (so the id cannot be reused) and is recomputed when the
+list's length changes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_MEMO_SIZE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSet:
+    names: tuple[str, ...]
+    nested: tuple[tuple[Any, str], ...]  # (tool name, parameter that nests an object)
+    json_bytes: int  # ASCII-escaped JSON length: an upper bound on the UTF-8 bytes
+
+
+_memo: dict[int, tuple[Any, int, ToolSet]] = {}
+
+
+def toolset(tools: list[Any] | tuple[Any, ...]) -> ToolSet:
+    hit = _memo.get(id(tools))
+    if hit is not None and hit[0] is tools and hit[1] == len(tools):
+        return hit[2]
+    summary = _summarise(tools)
+    if len(_memo) >= _MEMO_SIZE:
+        _memo.clear()
+    _memo[id(tools)] = (tools, len(tools), summary)
+    return summary
+
+
+def _summarise(tools: Any) -> ToolSet:
+    names, nested = [], []
+    for tool in tools:
+        function = _get(tool, "function")
+        name = _get(function, "name")
+        if isinstance(name, str):
+            names.append(name)
+        prop = _nested_property(_get(function, "parameters"))
+        if prop is not None:
+            nested.append((name, prop))
+    return ToolSet(tuple(names), tuple(nested), len(json.dumps(tools, default=_plain)))
+
+
+def _get(obj: Any, key: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _plain(obj: Any) -> Any:
+    dump = getattr(obj, "model_dump", None)
+    return dump() if callable(dump) else str(obj)
+
+
+def _nested_property(schema: Any) -> str | None:
+    props = _get(schema, "properties")
+    if not isinstance(props, Mapping):
+        return None
+    for name, prop in props.items():
+        if not isinstance(prop, Mapping):
+            continue
+        items = prop.get("items")
+        if (
+            prop.get("type") == "object"
+            or "properties" in prop
+            or (
+                isinstance(items, Mapping)
+                and (items.get("type") == "object" or "properties" in items)
+            )
+        ):
+            return str(name)
+    return None
