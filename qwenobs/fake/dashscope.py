@@ -1,0 +1,66 @@
+"""``FakeDashScope``: the engine plus its three ways in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .engine import Engine
+
+if TYPE_CHECKING:
+    from .inprocess import FakeRouter
+    from .server import FakeServer
+
+
+class FakeDashScope(Engine):
+    """A fake DashScope (OpenAI-compatible mode) that behaves like the real service.
+
+    Script it with ``reply``/``fail`` (or per ``route``), reach it with ``client()``,
+    ``intercept()`` or ``serve()``, and read what happened in ``calls``.
+    """
+
+    _router: FakeRouter | None = None
+
+    def client(self, **options: Any) -> Any:
+        """An ``openai.OpenAI`` wired to the fake through an explicit transport (no patching).
+
+        Defaults: a DashScope base URL, a placeholder API key and ``max_retries=0``; ``options``
+        override them.
+        """
+        from .inprocess import make_client
+
+        return make_client(self, is_async=False, **options)
+
+    def async_client(self, **options: Any) -> Any:
+        """An ``openai.AsyncOpenAI`` wired to the fake, like ``client()``."""
+        from .inprocess import make_client
+
+        return make_client(self, is_async=True, **options)
+
+    @property
+    def router(self) -> FakeRouter:
+        """The respx router ``intercept()`` uses; routes added here take precedence."""
+        if self._router is None:
+            from .inprocess import FakeRouter
+
+            self._router = FakeRouter(self.handle)
+        return self._router
+
+    @contextmanager
+    def intercept(self, hosts: tuple[str, ...] | list[str] = ()) -> Iterator[FakeDashScope]:
+        """Route every OpenAI SDK client's DashScope traffic in this process to the fake.
+
+        DashScope hosts are ``*.aliyuncs.com`` and any URL with a ``/compatible-mode/`` path;
+        ``hosts`` adds more (``"llm-proxy.internal"``). Other traffic passes through untouched.
+        """
+        from .inprocess import intercept
+
+        with intercept(self.router, tuple(hosts)):
+            yield self
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
+        """A loopback HTTP server for the fake; use it as ``with fake.serve() as server:``."""
+        from .server import FakeServer
+
+        return FakeServer(self, host, port)

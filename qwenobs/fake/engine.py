@@ -1,0 +1,358 @@
+"""The fake DashScope's engine: a chat-completions request in, a timed response out.
+
+Pure: no sockets, no threads, no HTTP library. Front ends (in-process transports, the loopback
+server) turn bytes on their wire into a ``Request``, call ``Engine.handle`` and send the ``Response``
+part by part, waiting each part's delay. One lock keeps the script, the call log and the cache
+consistent when a server answers many clients at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalog import DEFAULT_CATALOG, Catalog
+from ..tokens import count_tokens, estimate_prompt_tokens, message_text
+from ..validation import validate
+from . import errors, render, sse
+from .cache import PrefixCache, decode, encode, prompt_ids
+from .errors import ErrorSpec
+from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall
+
+MAX_BODY = 8 * 1024 * 1024  # larger bodies are refused before parsing
+_CHAT_PATH = re.compile(r"/chat/completions/?$")
+
+Part = tuple[float, bytes]  # (seconds to wait before sending, bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+    @classmethod
+    def of(cls, method: str, path: str, headers: Iterable[tuple[str, str]], body: bytes) -> Request:
+        return cls(method.upper(), path, {k.lower(): v for k, v in headers}, body)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """Status and headers go out at once; each body part after its delay."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    parts: tuple[Part, ...]
+    streaming: bool  # an SSE body, sent chunk by chunk
+
+    @property
+    def content(self) -> bytes:
+        return b"".join(data for _, data in self.parts)
+
+    @property
+    def request_id(self) -> str:
+        return dict(self.headers)["x-request-id"]
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def events(self) -> list[Any]:
+        """The JSON events of an SSE body (without ``[DONE]``)."""
+        return sse.decode_json(self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request the fake received, and what it answered."""
+
+    request: Request
+    json: Any  # the parsed body; None when it was not JSON
+    response: Response
+    answer: Answer | None  # the scripted answer used; None for rule errors and a dry script
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def path(self) -> str:
+        return self.request.path
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self.request.headers
+
+    @property
+    def status(self) -> int:
+        return self.response.status
+
+    @property
+    def request_id(self) -> str:
+        return self.response.request_id
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The ``error`` object answered, as an HTTP error body or a mid-stream event."""
+        if self.response.status >= 400 and not self.response.streaming:
+            return self.response.json()["error"]
+        for event in self.response.events():
+            if "error" in event:
+                return event["error"]
+        return None
+
+
+class Calls(list):
+    """The call log: a list of ``Call`` with ``.last``."""
+
+    @property
+    def last(self) -> Call:
+        if not self:
+            raise IndexError("the fake DashScope has received no calls yet")
+        return self[-1]
+
+
+def _delegate(method: Callable) -> Callable:
+    """Expose a ``Route`` method on the engine, acting on the catch-all route."""
+
+    @functools.wraps(method)
+    def wrapper(self: Engine, *args: Any, **kwargs: Any) -> Route:
+        return getattr(self.script.default, method.__name__)(*args, **kwargs)
+
+    return wrapper
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        first_chunk_delay: float = 0.0,
+        chunk_delay: float = 0.0,
+        chunk_size: int = 8,
+        api_key: str | None = None,
+        validate: bool = True,
+        catalog: Catalog = DEFAULT_CATALOG,
+        max_body: int = MAX_BODY,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError("chunk_size counts characters per chunk and must be at least 1")
+        self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
+        self.api_key = api_key  # None: any non-empty key is accepted
+        self.validate = validate  # server-side rules; off only to test the fake itself
+        self.catalog = catalog
+        self.max_body = max_body
+        self._clock = clock
+        self.script = Script()
+        self.calls = Calls()
+        self.cache = PrefixCache()
+        self._lock = threading.Lock()
+
+    reply = _delegate(Route.reply)
+    fail = _delegate(Route.fail)
+
+    def route(
+        self,
+        *,
+        model: str | None = None,
+        last_message: str | re.Pattern[str] | None = None,
+        match: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> Route:
+        """A route for matching requests; routes are tried in the order they were added,
+        before the catch-all queue of ``fake.reply``/``fake.fail``."""
+        with self._lock:
+            return self.script.add(Route(model=model, last_message=last_message, match=match))
+
+    def reset(self) -> None:
+        """Forget the script, the call log and the cache."""
+        with self._lock:
+            self.script.clear()
+            self.calls.clear()
+            self.cache.clear()
+
+    def handle(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        body, response, answer = self._answer(request, request_id)
+        with self._lock:
+            self.calls.append(Call(request, body, response, answer))
+        return response
+
+    # -- the steps of one request -------------------------------------------------------------
+
+    def _answer(self, request: Request, rid: str) -> tuple[Any, Response, Answer | None]:
+        if request.method != "POST" or not _CHAT_PATH.search(request.path):
+            return None, error_response(errors.not_found(request.method, request.path), rid), None
+        if not self._authorized(request.headers.get("authorization", "")):
+            return None, error_response(errors.for_status(401), rid), None
+        if len(request.body) > self.max_body:
+            return None, error_response(errors.too_large(self.max_body), rid), None
+        try:
+            body = json.loads(request.body)
+        except ValueError as exc:  # also undecodable UTF-8
+            return None, error_response(errors.bad_json(str(exc)), rid), None
+        if not isinstance(body, dict):
+            return body, error_response(errors.bad_json("expected a JSON object"), rid), None
+        for name in ("model", "messages"):
+            if not body.get(name):
+                return body, error_response(errors.missing_field(name), rid), None
+        if self.validate:
+            for found in validate(body, catalog=self.catalog):
+                if found.is_error:
+                    spec = errors.for_finding(found, body, self.catalog)
+                    return body, error_response(spec, rid, _streams(body)), None
+        with self._lock:
+            answer = self.script.next_answer(body)
+            number = len(self.calls) + 1
+        if answer is None:
+            return body, _dry(request, body, number, rid), None
+        meta = render.Meta(rid, int(self._clock()), str(body["model"]))
+        if isinstance(answer, Failure):
+            return body, self._failure(answer, body, meta), answer
+        return body, self._reply(answer, body, meta), answer
+
+    def _authorized(self, header: str) -> bool:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return False
+        return self.api_key is None or key.strip() == self.api_key
+
+    def _timing(self, timing: Timing) -> tuple[float, float, int]:
+        base = self.timing
+        return (
+            base.first_chunk_delay
+            if timing.first_chunk_delay is None
+            else timing.first_chunk_delay,
+            base.chunk_delay if timing.chunk_delay is None else timing.chunk_delay,
+            base.chunk_size if timing.chunk_size is None else timing.chunk_size,
+        )
+
+    def _reply(self, reply: Reply, body: Mapping[str, Any], meta: render.Meta) -> Response:
+        outcome = self._outcome(reply, body, meta.model)
+        first, every, size = self._timing(reply.timing)
+        if not _streams(body):
+            took = first + every * (render.chunk_count(outcome, size) - 1)
+            payload = json.dumps(render.completion(outcome, meta), ensure_ascii=False).encode()
+            return _json_response(200, payload, meta.request_id, took)
+        events = [sse.encode(c) for c in render.chunks(outcome, meta, size, _wants_usage(body))]
+        return _stream_response(meta.request_id, _paced(events, first, every), done=True)
+
+    def _outcome(self, reply: Reply, body: Mapping[str, Any], model: str) -> render.Outcome:
+        messages, tools = body["messages"], body.get("tools")
+        content, finish = reply.content, reply.finish_reason
+        limit = body.get("max_tokens") or body.get("max_completion_tokens")
+        if content and finish is None and isinstance(limit, int):
+            ids = encode(content)
+            if len(ids) > limit:  # max_tokens cuts the answer, never the thinking
+                content, finish = decode(ids[:limit]), "length"
+        calls = tuple(
+            call
+            if call.id
+            else ToolCall(call.name, call.arguments, f"call_{uuid.uuid4().hex[:24]}")
+            for call in reply.tool_calls
+        )
+        finish = finish or ("tool_calls" if calls else "stop")
+
+        ids = prompt_ids(messages, tools)
+        with self._lock:
+            cached = self.cache.lookup(model, ids)
+            self.cache.store(model, ids)
+        prompt = estimate_prompt_tokens(messages, tools)
+        text_tokens = count_tokens(content or "") + sum(count_tokens(c.arguments) for c in calls)
+        usage = render.usage(
+            prompt, min(cached, prompt), text_tokens, count_tokens(reply.reasoning or "")
+        )
+        if reply.usage is not None:
+            usage = render.override_usage(usage, reply.usage)
+        return render.Outcome(content, reply.reasoning, calls, finish, usage)
+
+    def _failure(self, failure: Failure, body: Mapping[str, Any], meta: render.Meta) -> Response:
+        message = failure.message
+        if failure.after_chunks is not None and failure.code == "data_inspection_failed":
+            message = message or errors.OUTPUT_INSPECTION
+        spec = errors.for_status(failure.status, failure.code, message)
+        if failure.after_chunks is None or not _streams(body):
+            return error_response(spec, meta.request_id, _streams(body))
+        first, every, size = self._timing(failure.timing)
+        partial = render.Outcome(failure.content, None, (), "stop", {})
+        frames = [sse.encode(c) for c in render.chunks(partial, meta, size, include_usage=False)]
+        events = [
+            *frames[: min(failure.after_chunks, len(frames) - 1)],
+            sse.encode(spec.body(meta.request_id)),
+        ]
+        return _stream_response(meta.request_id, _paced(events, first, every), done=False)
+
+
+def _streams(body: Mapping[str, Any]) -> bool:
+    return body.get("stream") is True
+
+
+def _wants_usage(body: Mapping[str, Any]) -> bool:
+    options = body.get("stream_options")
+    return isinstance(options, Mapping) and options.get("include_usage") is True
+
+
+def _paced(events: list[bytes], first: float, every: float) -> list[Part]:
+    return [(first if i == 0 else every, event) for i, event in enumerate(events)]
+
+
+def _headers(request_id: str, content_type: str, took: float) -> tuple[tuple[str, str], ...]:
+    return (
+        ("content-type", content_type),
+        ("x-request-id", request_id),
+        ("x-dashscope-call-gateway", "true"),
+        ("req-cost-time", str(round(took * 1000))),
+    )
+
+
+def _json_response(status: int, payload: bytes, request_id: str, took: float = 0.0) -> Response:
+    headers = _headers(request_id, "application/json", took)
+    return Response(status, headers, ((took, payload),), streaming=False)
+
+
+def _stream_response(request_id: str, parts: list[Part], *, done: bool) -> Response:
+    if done:
+        parts.append((0.0, sse.DONE))
+    took = sum(delay for delay, _ in parts)
+    headers = _headers(request_id, "text/event-stream;charset=UTF-8", took)
+    return Response(200, headers, tuple(parts), streaming=True)
+
+
+def error_response(spec: ErrorSpec, request_id: str, stream: bool = False) -> Response:
+    """DashScope's error answer; moderation frames its 400 as SSE on streaming requests."""
+    body = spec.body(request_id)
+    if stream and spec.code == "data_inspection_failed":
+        headers = _headers(request_id, "text/event-stream;charset=UTF-8", 0.0)
+        return Response(spec.status, headers, ((0.0, sse.encode(body)),), streaming=True)
+    return _json_response(spec.status, json.dumps(body, ensure_ascii=False).encode(), request_id)
+
+
+def _dry(request: Request, body: Mapping[str, Any], number: int, request_id: str) -> Response:
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else {}
+    role = last.get("role") if isinstance(last, Mapping) else None
+    text = message_text(last.get("content")) if isinstance(last, Mapping) else ""
+    text = text if len(text) <= 60 else text[:57] + "..."
+    spec = ErrorSpec(
+        500,
+        "fake_script_empty",
+        "fake_script_empty",
+        f"qwenobs FakeDashScope has no scripted answer for call #{number} "
+        f"({request.method} {request.path}, model={body.get('model')!r}, "
+        f"last message {role}: {text!r}). Queue one with fake.reply(...) or fake.fail(...) "
+        "(on a matching fake.route(...)), or set a default with fake.reply(..., repeat=True).",
+    )
+    response = error_response(spec, request_id)
+    # The SDK must not retry this: retries would only repeat the same dry answer, slowly.
+    return Response(
+        response.status,
+        (*response.headers, ("x-should-retry", "false")),
+        response.parts,
+        response.streaming,
+    )

@@ -1,0 +1,228 @@
+"""In-process front ends: an explicit transport for ``fake.client()``, and ``intercept()``, which
+routes every httpx/httpx2 client in the process through ``fake.router`` (a respx router).
+
+Interception patches ``Client/AsyncClient._transport_for_url`` of httpx2 (openai 3.x) and of httpx
+(openai 1.x/2.x) through respx ``Mocker`` subclasses. The transport they hand out is a plain
+``BaseTransport``, never a ``MockTransport``: vcrpy patches ``MockTransport`` and the real transports,
+so the fake keeps answering while a cassette is active, and pass-through traffic is still recorded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+from respx import Route, Router
+from respx.mocks import Mocker
+from respx.models import PassThrough
+from respx.patterns import M, Pattern
+
+from .engine import Request, Response
+from .pacing import PacedBody
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+DASHSCOPE_BASE_URL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+FAKE_API_KEY = "sk-qwenobs-fake"
+_DASHSCOPE_ROUTE = "qwenobs-dashscope"
+_PASS_THROUGH_ROUTE = "qwenobs-pass-through"
+
+
+def http_library() -> ModuleType:
+    """The HTTP library the installed openai is built on: httpx2 (3.x) or httpx (1.x, 2.x)."""
+    import openai
+
+    for cls in openai.DefaultHttpxClient.__mro__:
+        root = cls.__module__.partition(".")[0]
+        if root in ("httpx", "httpx2"):
+            return importlib.import_module(root)
+    raise RuntimeError(f"openai {openai.__version__} is built on neither httpx nor httpx2")
+
+
+def _as_request(method: str, url: Any, headers: Any, body: bytes) -> Request:
+    return Request.of(method, url.path, headers.multi_items(), body)
+
+
+def _to_http(http: ModuleType, status: int, headers: Any, body: Any) -> Any:
+    return http.Response(status, headers=headers, content=body)
+
+
+class EngineTransport:
+    """A sync and async transport answering from the engine, with no patching anywhere."""
+
+    def __init__(self, http: ModuleType, handle: Callable[[Request], Response]) -> None:
+        self._http = http
+        self._handle = handle
+
+    def handle_request(self, request: Any) -> Any:
+        body = request.read()
+        response = self._handle(_as_request(request.method, request.url, request.headers, body))
+        return _to_http(
+            self._http, response.status, response.headers, iter(PacedBody(response.parts))
+        )
+
+    async def handle_async_request(self, request: Any) -> Any:
+        body = await request.aread()
+        response = self._handle(_as_request(request.method, request.url, request.headers, body))
+        paced = PacedBody(response.parts).__aiter__()
+        return _to_http(self._http, response.status, response.headers, paced)
+
+    def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+def make_client(engine: Engine, *, is_async: bool, **options: Any) -> Any:
+    """An ``OpenAI``/``AsyncOpenAI`` wired to ``engine``; ``options`` override the defaults."""
+    import openai
+
+    transport = EngineTransport(http_library(), engine.handle)
+    http_client = (
+        openai.DefaultAsyncHttpxClient(transport=transport)
+        if is_async
+        else openai.DefaultHttpxClient(transport=transport)
+    )
+    settings = {
+        "api_key": FAKE_API_KEY,
+        "base_url": DASHSCOPE_BASE_URL,
+        "max_retries": 0,  # a scripted 429 or 500 fails at once instead of sleeping through retries
+        "http_client": http_client,
+        **options,
+    }
+    return (openai.AsyncOpenAI if is_async else openai.OpenAI)(**settings)
+
+
+# -- interception -----------------------------------------------------------------------------
+
+
+class FakeRouter(Router):
+    """``fake.router``: a respx router whose last routes send DashScope hosts to the fake and let
+    everything else through untouched; routes users add with respx's DSL come before them."""
+
+    _RESERVED = (_DASHSCOPE_ROUTE, _PASS_THROUGH_ROUTE)
+
+    def __init__(self, handle: Callable[[Request], Response]) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True)
+        self._handle = handle
+        self.set_hosts(())
+
+    def set_hosts(self, hosts: tuple[str, ...] | list[str]) -> None:
+        """Route ``*.aliyuncs.com``, any ``/compatible-mode/`` path and ``hosts`` to the fake."""
+        pattern: Pattern = M(host__regex=r"(^|\.)aliyuncs\.com$") | M(
+            path__regex="/compatible-mode/"
+        )
+        for host in hosts:
+            pattern = pattern | M(host=host)
+        super().add(Route(pattern).mock(side_effect=self._respond), name=_DASHSCOPE_ROUTE)
+        super().add(Route().pass_through(), name=_PASS_THROUGH_ROUTE)
+
+    def add(self, route: Route, *, name: str | None = None) -> Route:
+        route = super().add(route, name=name)
+        if name not in self._RESERVED:
+            for reserved in self._RESERVED:  # keep the fake's catch-alls behind user routes
+                self.routes.add(self.routes.pop(reserved), name=reserved)
+        return route
+
+    def _respond(self, request: httpx.Request) -> httpx.Response:
+        response = self._handle(
+            _as_request(request.method, request.url, request.headers, request.content)
+        )
+        return httpx.Response(
+            response.status, headers=list(response.headers), stream=PacedBody(response.parts)
+        )
+
+
+class _Bridge:
+    """What the patched ``_transport_for_url`` returns: respx routes first, else the real one."""
+
+    def __init__(self, http: ModuleType, mocker: type[Mocker], real: Any) -> None:
+        self._http = http
+        self._mocker = mocker
+        self._real = real
+
+    def handle_request(self, request: Any) -> Any:
+        routed = self._route(request, request.read())
+        try:
+            answered = self._mocker.handler(routed)
+        except PassThrough:
+            return self._real.handle_request(request)
+        return _to_http(
+            self._http, answered.status_code, answered.headers.raw, iter(answered.stream)
+        )
+
+    async def handle_async_request(self, request: Any) -> Any:
+        routed = self._route(request, await request.aread())
+        try:
+            answered = await self._mocker.async_handler(routed)
+        except PassThrough:
+            return await self._real.handle_async_request(request)
+        body = answered.stream.__aiter__()
+        return _to_http(self._http, answered.status_code, answered.headers.raw, body)
+
+    @staticmethod
+    def _route(request: Any, body: bytes) -> httpx.Request:
+        # respx routes match httpx requests; httpx2's are a different class.
+        return httpx.Request(
+            request.method, str(request.url), headers=request.headers.raw, content=body
+        )
+
+    def close(self) -> None:
+        self._real.close()
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+class _BridgeMocker(Mocker):
+    library: ClassVar[str]
+
+    @classmethod
+    def mock(cls, spec: Callable[..., Any]) -> Callable[..., Any]:
+        http = importlib.import_module(cls.library)
+
+        def _transport_for_url(self: Any, url: Any) -> Any:
+            return _Bridge(http, cls, spec(self, url))
+
+        return _transport_for_url
+
+    @classmethod
+    def available(cls) -> bool:
+        return importlib.util.find_spec(cls.library) is not None
+
+
+class Httpx2Mocker(_BridgeMocker):
+    name = "qwenobs-httpx2"
+    library = "httpx2"
+    targets: ClassVar[list[str]] = ["httpx2._client.Client", "httpx2._client.AsyncClient"]
+    target_methods: ClassVar[list[str]] = ["_transport_for_url"]
+
+
+class HttpxMocker(_BridgeMocker):
+    name = "qwenobs-httpx"
+    library = "httpx"
+    targets: ClassVar[list[str]] = ["httpx._client.Client", "httpx._client.AsyncClient"]
+    target_methods: ClassVar[list[str]] = ["_transport_for_url"]
+
+
+@contextmanager
+def intercept(router: FakeRouter, hosts: tuple[str, ...]) -> Iterator[None]:
+    """Send every httpx2 and httpx client's DashScope traffic through ``router`` meanwhile."""
+    router.set_hosts(hosts)
+    mockers = [m for m in (Httpx2Mocker, HttpxMocker) if m.available()]
+    for mocker in mockers:
+        mocker.register(router)
+        mocker.start()
+    try:
+        yield
+    finally:
+        for mocker in mockers:
+            mocker.unregister(router)
+            mocker.stop()

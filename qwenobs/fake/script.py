@@ -1,0 +1,224 @@
+"""What the fake answers: queued replies and failures, optionally routed by request."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..tokens import message_text
+
+# A partial answer for failures that strike mid-stream when the script gives no text of its own.
+_CUT_OFF_TEXT = (
+    "Here is the beginning of an answer that the service stops before it is complete, "
+    "because something in it did not pass the output check."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    arguments: str  # JSON text, as it travels on the wire
+    id: str | None = None
+
+    @classmethod
+    def of(cls, spec: Mapping[str, Any]) -> ToolCall:
+        if "name" not in spec:
+            raise ValueError(f"a tool call needs a 'name': {dict(spec)!r}")
+        args = spec.get("arguments", {})
+        text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+        return cls(spec["name"], text, spec.get("id"))
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Per-answer overrides of the fake's timing; None keeps the fake's setting."""
+
+    first_chunk_delay: float | None = None
+    chunk_delay: float | None = None
+    chunk_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A scripted successful answer."""
+
+    content: str | None = None
+    reasoning: str | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Mapping[str, Any] | None = None
+    timing: Timing = field(default_factory=Timing)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A scripted error: an HTTP error, or with ``after_chunks`` an error event mid-stream."""
+
+    status: int
+    code: str | None = None
+    message: str | None = None
+    after_chunks: int | None = None
+    content: str = _CUT_OFF_TEXT  # what streams before a mid-stream failure
+    timing: Timing = field(default_factory=Timing)
+
+
+Answer = Reply | Failure
+
+
+@dataclass(slots=True)
+class _Entry:
+    answer: Answer
+    repeat: bool
+
+
+class Route:
+    """Answers for the requests that match; ``reply`` and ``fail`` queue them first in, first out.
+
+    ``model`` must equal the request's model; ``last_message`` is a substring (or a compiled
+    regular expression searched) in the text of the last message; ``match`` is a predicate over
+    the request body. All given conditions must hold.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        last_message: str | re.Pattern[str] | None = None,
+        match: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        self.model = model
+        self.last_message = last_message
+        self.match = match
+        self._queue: deque[_Entry] = deque()
+
+    def __repr__(self) -> str:
+        conditions = [
+            f"{name}={value!r}"
+            for name in ("model", "last_message", "match")
+            if (value := getattr(self, name)) is not None
+        ]
+        return f"Route({', '.join(conditions)}, pending={self.pending})"
+
+    @property
+    def pending(self) -> int:
+        """Queued answers left (a repeating answer counts once)."""
+        return len(self._queue)
+
+    def reply(
+        self,
+        content: str | None = None,
+        *,
+        reasoning: str | None = None,
+        tool_calls: Sequence[Mapping[str, Any]] | None = None,
+        finish_reason: str | None = None,
+        usage: Mapping[str, Any] | None = None,
+        first_chunk_delay: float | None = None,
+        chunk_delay: float | None = None,
+        chunk_size: int | None = None,
+        repeat: bool = False,
+    ) -> Route:
+        """Queue a successful answer. Several ``tool_calls`` are parallel tool calls.
+
+        With ``repeat=True`` the answer stays at the head of the queue and answers every later
+        matching request: a default responder.
+        """
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError("chunk_size counts characters per chunk and must be at least 1")
+        answer = Reply(
+            content,
+            reasoning,
+            tuple(ToolCall.of(call) for call in tool_calls or ()),
+            finish_reason,
+            usage,
+            Timing(first_chunk_delay, chunk_delay, chunk_size),
+        )
+        self._queue.append(_Entry(answer, repeat))
+        return self
+
+    def fail(
+        self,
+        status: int,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        after_chunks: int | None = None,
+        content: str | None = None,
+        first_chunk_delay: float | None = None,
+        chunk_delay: float | None = None,
+        chunk_size: int | None = None,
+        repeat: bool = False,
+    ) -> Route:
+        """Queue an error with DashScope's body for ``status`` (and ``code``).
+
+        With ``after_chunks=N`` a streaming request first gets N chunks of ``content`` and then a
+        ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
+        request gets the plain HTTP error.
+        """
+        if after_chunks is not None and after_chunks < 0:
+            raise ValueError("after_chunks must be 0 or more")
+        answer = Failure(
+            status,
+            code,
+            message,
+            after_chunks,
+            _CUT_OFF_TEXT if content is None else content,
+            Timing(first_chunk_delay, chunk_delay, chunk_size),
+        )
+        self._queue.append(_Entry(answer, repeat))
+        return self
+
+    def clear(self) -> None:
+        self._queue.clear()
+
+    def matches(self, body: Mapping[str, Any]) -> bool:
+        if self.model is not None and body.get("model") != self.model:
+            return False
+        if self.last_message is not None:
+            messages = body.get("messages")
+            last = messages[-1] if isinstance(messages, list) and messages else None
+            text = message_text(last.get("content")) if isinstance(last, Mapping) else ""
+            if isinstance(self.last_message, re.Pattern):
+                if not self.last_message.search(text):
+                    return False
+            elif self.last_message not in text:
+                return False
+        return self.match is None or bool(self.match(body))
+
+    def take(self) -> Answer | None:
+        if not self._queue:
+            return None
+        entry = self._queue[0]
+        if not entry.repeat:
+            self._queue.popleft()
+        return entry.answer
+
+
+class Script:
+    """Routes in the order they were added, then the catch-all queue of ``fake.reply``."""
+
+    def __init__(self) -> None:
+        self.routes: list[Route] = []
+        self.default = Route()
+
+    def add(self, route: Route) -> Route:
+        self.routes.append(route)
+        return route
+
+    def next_answer(self, body: Mapping[str, Any]) -> Answer | None:
+        """The first queued answer of the first matching route that has one."""
+        for route in (*self.routes, self.default):
+            if route.pending and route.matches(body):
+                return route.take()
+        return None
+
+    @property
+    def pending(self) -> int:
+        return sum(route.pending for route in (*self.routes, self.default))
+
+    def clear(self) -> None:
+        self.routes.clear()
+        self.default.clear()
