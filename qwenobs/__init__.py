@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
+
+if TYPE_CHECKING:
+    from .errors import QwenValidationError
+    from .instrumentor import QwenInstrumentor
 
 __version__ = "0.1.0"
 
@@ -14,7 +21,69 @@ __all__ = [
     "Catalog",
     "Finding",
     "ModelInfo",
+    "QwenInstrumentor",
+    "QwenValidationError",
     "count_tokens",
     "estimate_prompt_tokens",
+    "instrument",
+    "uninstrument",
     "validate",
 ]
+
+
+def instrument(
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    validate: str | None = None,
+    capture_content: bool | None = None,
+    capture_reasoning: bool | None = None,
+    hosts: Iterable[str] = (),
+    stream_usage: bool = True,
+    catalog: Catalog | None = None,
+) -> QwenInstrumentor:
+    """Trace every DashScope chat call made through the OpenAI SDK, and check it before sending.
+
+    ``validate``: "raise" (default; QWENOBS_VALIDATE), "warn" or "off". ``capture_content``: record
+    messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
+    record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
+    DashScope (QWENOBS_HOSTS, comma-separated). ``stream_usage``: ask streams for their usage chunk
+    and hide it from the caller. Idempotent: call ``uninstrument()`` first to change settings.
+    """
+    from .instrumentor import QwenInstrumentor
+
+    instrumentor = QwenInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            validate=validate,
+            capture_content=capture_content,
+            capture_reasoning=capture_reasoning,
+            hosts=tuple(hosts),
+            stream_usage=stream_usage,
+            catalog=catalog,
+        )
+    return instrumentor
+
+
+def uninstrument() -> None:
+    """Undo ``instrument()``: the SDK's methods are the originals again."""
+    from .instrumentor import QwenInstrumentor
+
+    instrumentor = QwenInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+def __getattr__(name: str) -> Any:
+    # The instrumentation imports openai and OpenTelemetry; keep `import qwenobs` light without them.
+    if name == "QwenInstrumentor":
+        from .instrumentor import QwenInstrumentor
+
+        return QwenInstrumentor
+    if name == "QwenValidationError":
+        from .errors import QwenValidationError
+
+        return QwenValidationError
+    raise AttributeError(f"module 'qwenobs' has no attribute {name!r}")

@@ -1,0 +1,208 @@
+"""Pure functions: request keyword arguments and responses -> span attribute dicts.
+
+Responses are read defensively: the SDK's pydantic objects or plain dicts, with any field missing,
+null or of an odd type. Nothing here raises on what the wire can send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from . import semconv as sc
+
+
+def get(obj: Any, key: str) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _num(value: Any) -> float | int | None:
+    return value if type(value) in (int, float) else None
+
+
+def request_attributes(
+    body: Mapping[str, Any], extra: Mapping[str, Any] | None, stream: bool
+) -> dict:
+    """Attributes known before sending. ``extra`` is the SDK's ``extra_body`` (it wins, as on the wire)."""
+
+    def param(key: str) -> Any:
+        if extra is not None and key in extra:
+            return extra[key]
+        return body.get(key)
+
+    model = param("model")
+    attrs: dict[str, Any] = {
+        sc.OPERATION: "chat",
+        sc.PROVIDER: sc.PROVIDER_NAME,
+        sc.REQUEST_MODEL: model if isinstance(model, str) else "unknown",
+        sc.REQUEST_STREAM: bool(stream),
+    }
+    max_tokens = _int(param("max_tokens")) or _int(param("max_completion_tokens"))
+    if max_tokens is not None:
+        attrs[sc.REQUEST_MAX_TOKENS] = max_tokens
+    for key, name in ((sc.REQUEST_TEMPERATURE, "temperature"), (sc.REQUEST_TOP_P, "top_p")):
+        value = _num(param(name))
+        if value is not None:
+            attrs[key] = value
+    seed = _int(param("seed"))
+    if seed is not None:
+        attrs[sc.REQUEST_SEED] = seed
+    stop = param("stop")
+    if isinstance(stop, str):
+        attrs[sc.REQUEST_STOP] = (stop,)
+    elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+        attrs[sc.REQUEST_STOP] = tuple(stop)
+    n = _int(param("n"))
+    if n is not None and n != 1:
+        attrs[sc.REQUEST_CHOICE_COUNT] = n
+    thinking = param("enable_thinking")
+    if isinstance(thinking, bool):
+        attrs[sc.THINKING] = thinking
+    budget = _int(param("thinking_budget"))
+    if budget is not None:
+        attrs[sc.THINKING_BUDGET] = budget
+    return attrs
+
+
+def usage_attributes(usage: Any) -> dict:
+    if usage is None:
+        return {}
+    attrs = {}
+    for key, name in ((sc.USAGE_INPUT, "prompt_tokens"), (sc.USAGE_OUTPUT, "completion_tokens")):
+        value = _int(get(usage, name))
+        if value is not None:
+            attrs[key] = value
+    cached = _int(get(get(usage, "prompt_tokens_details"), "cached_tokens"))
+    if cached is not None:
+        attrs[sc.USAGE_CACHE_READ] = cached
+    reasoning = _int(get(get(usage, "completion_tokens_details"), "reasoning_tokens"))
+    if reasoning is not None:
+        attrs[sc.USAGE_REASONING] = reasoning
+    return attrs
+
+
+def response_attributes(completion: Any) -> dict:
+    """Attributes of a non-streaming ``chat.completion``."""
+    attrs: dict[str, Any] = {}
+    response_id, model = get(completion, "id"), get(completion, "model")
+    if isinstance(response_id, str):
+        attrs[sc.RESPONSE_ID] = response_id
+    if isinstance(model, str):
+        attrs[sc.RESPONSE_MODEL] = model
+    choices = get(completion, "choices")
+    if isinstance(choices, list):
+        reasons, reasoning_chars, tool_calls = [], 0, 0
+        for choice in choices:
+            reason = get(choice, "finish_reason")
+            if isinstance(reason, str):
+                reasons.append(reason)
+            message = get(choice, "message")
+            reasoning = get(message, "reasoning_content")
+            if isinstance(reasoning, str):
+                reasoning_chars += len(reasoning)
+            calls = get(message, "tool_calls")
+            if isinstance(calls, list):
+                tool_calls += len(calls)
+        if reasons:
+            attrs[sc.RESPONSE_FINISH_REASONS] = tuple(reasons)
+        if reasoning_chars:
+            attrs[sc.REASONING_CHARS] = reasoning_chars
+        attrs[sc.RESPONSE_TOOL_CALLS] = tool_calls
+    attrs.update(usage_attributes(get(completion, "usage")))
+    return attrs
+
+
+# --- message content (opt-in), in the GenAI JSON schema -------------------------------------
+
+
+def _dump(obj: Any) -> Any:
+    dump = getattr(obj, "model_dump", None)
+    return dump(exclude_none=True) if callable(dump) else obj
+
+
+def _text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(t for p in content if isinstance(t := get(p, "text"), str))
+    return None
+
+
+def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
+    parts: list[dict] = []
+    reasoning = get(message, "reasoning_content")
+    if capture_reasoning and isinstance(reasoning, str) and reasoning:
+        parts.append({"type": "reasoning", "content": reasoning})
+    text = _text(get(message, "content"))
+    if get(message, "role") == "tool":
+        parts.append(
+            {"type": "tool_call_response", "id": get(message, "tool_call_id"), "response": text}
+        )
+        return parts
+    if text:
+        parts.append({"type": "text", "content": text})
+    for call in get(message, "tool_calls") or ():
+        function = get(call, "function")
+        arguments = get(function, "arguments")
+        try:
+            arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+        except ValueError:
+            pass
+        parts.append(
+            {
+                "type": "tool_call",
+                "id": get(call, "id"),
+                "name": get(function, "name"),
+                "arguments": arguments,
+            }
+        )
+    return parts
+
+
+def content_request_attributes(body: Mapping[str, Any]) -> dict:
+    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON."""
+    attrs = {}
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        system = [
+            {"type": "text", "content": _text(get(m, "content"))}
+            for m in messages
+            if get(m, "role") == "system"
+        ]
+        others = [
+            {"role": get(m, "role"), "parts": _parts(m, capture_reasoning=False)}
+            for m in messages
+            if get(m, "role") != "system"
+        ]
+        if system:
+            attrs[sc.SYSTEM_INSTRUCTIONS] = json.dumps(system, ensure_ascii=False)
+        attrs[sc.INPUT_MESSAGES] = json.dumps(others, ensure_ascii=False, default=str)
+    tools = body.get("tools")
+    if isinstance(tools, list) and tools:
+        attrs[sc.TOOL_DEFINITIONS] = json.dumps(
+            [_dump(t) for t in tools], ensure_ascii=False, default=str
+        )
+    return attrs
+
+
+def output_messages_attribute(messages: list[tuple[Any, Any]], capture_reasoning: bool) -> dict:
+    """gen_ai.output.messages from (message, finish_reason) pairs."""
+    out = [
+        {"role": "assistant", "parts": _parts(m, capture_reasoning), "finish_reason": reason}
+        for m, reason in messages
+    ]
+    return {sc.OUTPUT_MESSAGES: json.dumps(out, ensure_ascii=False, default=str)}
+
+
+def completion_messages(completion: Any) -> list[tuple[Any, Any]]:
+    choices = get(completion, "choices")
+    if not isinstance(choices, list):
+        return []
+    return [(get(c, "message"), get(c, "finish_reason")) for c in choices]

@@ -1,0 +1,92 @@
+"""Attribute and metric names (GenAI semantic conventions; ours under ``dashscope.``), and host detection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+OPERATION = "gen_ai.operation.name"
+PROVIDER = "gen_ai.provider.name"
+PROVIDER_NAME = "dashscope"  # no well-known value exists; custom values are allowed
+REQUEST_MODEL = "gen_ai.request.model"
+REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+REQUEST_TOP_P = "gen_ai.request.top_p"
+REQUEST_SEED = "gen_ai.request.seed"
+REQUEST_STOP = "gen_ai.request.stop_sequences"
+REQUEST_STREAM = "gen_ai.request.stream"
+REQUEST_CHOICE_COUNT = "gen_ai.request.choice.count"
+RESPONSE_ID = "gen_ai.response.id"
+RESPONSE_MODEL = "gen_ai.response.model"
+RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+RESPONSE_TTFC = "gen_ai.response.time_to_first_chunk"
+USAGE_INPUT = "gen_ai.usage.input_tokens"
+USAGE_OUTPUT = "gen_ai.usage.output_tokens"
+USAGE_CACHE_READ = "gen_ai.usage.cache_read.input_tokens"
+USAGE_REASONING = "gen_ai.usage.reasoning.output_tokens"
+INPUT_MESSAGES = "gen_ai.input.messages"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+TOKEN_TYPE = "gen_ai.token.type"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
+ERROR_TYPE = "error.type"
+
+THINKING = "dashscope.request.enable_thinking"
+THINKING_BUDGET = "dashscope.request.thinking_budget"
+REASONING_CHARS = "dashscope.response.reasoning.chars"
+TIME_TO_FIRST_CONTENT = "dashscope.response.time_to_first_content"
+TOOL_ROUNDS = "dashscope.tool.rounds"
+RESPONSE_TOOL_CALLS = "dashscope.response.tool_calls"
+REQUEST_ID = "dashscope.request_id"
+STREAM_END = "dashscope.stream.end"  # how a stream's span ended: exhausted, closed, abandoned, ...
+VALIDATION_EVENT = "dashscope.validation"
+
+METRIC_DURATION = "gen_ai.client.operation.duration"
+METRIC_TOKENS = "gen_ai.client.token.usage"
+METRIC_TTFC = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_CACHE_READ = "dashscope.client.cache_read.input_tokens"
+METRIC_REASONING = "dashscope.client.reasoning.output_tokens"
+
+# Bucket advice from the GenAI metric conventions.
+DURATION_BUCKETS = (
+    0.01,
+    0.02,
+    0.04,
+    0.08,
+    0.16,
+    0.32,
+    0.64,
+    1.28,
+    2.56,
+    5.12,
+    10.24,
+    20.48,
+    40.96,
+    81.92,
+)
+TOKEN_BUCKETS = (
+    1,
+    4,
+    16,
+    64,
+    256,
+    1024,
+    4096,
+    16384,
+    65536,
+    262144,
+    1048576,
+    4194304,
+    16777216,
+    67108864,
+)
+
+DASHSCOPE_DOMAIN = ".aliyuncs.com"
+COMPATIBLE_PATH = "/compatible-mode/"
+
+
+def is_dashscope(host: str, path: str, extra_hosts: Iterable[str] = ()) -> bool:
+    """Every DashScope host ends in .aliyuncs.com; the /compatible-mode/ path is distinctive too."""
+    host = host.lower()
+    return host.endswith(DASHSCOPE_DOMAIN) or COMPATIBLE_PATH in path or host in extra_hosts

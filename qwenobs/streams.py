@@ -1,0 +1,230 @@
+"""Stream proxies and the pure accumulator behind them.
+
+The proxies stay an ``openai.Stream`` / ``AsyncStream`` to the user (wrapt forwards everything else,
+isinstance included) and keep their state in ``_self_*``. The call's span ends exactly once: on
+exhaustion, close, ``with`` exit, an error, or garbage collection of an abandoned stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol
+
+import wrapt
+
+from .attributes import get
+
+
+class StreamState:
+    """What a stream has shown so far. Pure: fed chunk by chunk, read at the end."""
+
+    __slots__ = (
+        "capture",
+        "first_chunk_at",
+        "first_content_at",
+        "messages",
+        "model",
+        "reasoning_chars",
+        "response_id",
+        "saw_finish",
+        "tool_calls",
+        "usage",
+    )
+
+    def __init__(self, capture: bool = False) -> None:
+        self.capture = capture  # keep the text for gen_ai.output.messages
+        self.first_chunk_at: float | None = None
+        self.first_content_at: float | None = None
+        self.response_id: Any = None
+        self.model: Any = None
+        self.reasoning_chars = 0
+        self.tool_calls = 0
+        self.usage: Any = None
+        self.saw_finish: dict[int, str] = {}
+        self.messages: dict[int, dict] = {}
+
+    def add(self, chunk: Any) -> bool:
+        """Take one chunk; True when it is a usage-only chunk (no choices, usage set)."""
+        if self.first_chunk_at is None:
+            self.first_chunk_at = time.perf_counter()
+            self.response_id = get(chunk, "id")
+            self.model = get(chunk, "model")
+        usage = get(chunk, "usage")
+        if usage is not None:
+            self.usage = usage
+        choices = get(chunk, "choices")
+        if not choices:
+            return usage is not None
+        for choice in choices:
+            delta = get(choice, "delta")
+            if delta is None:
+                continue
+            content = get(delta, "content")
+            if content and self.first_content_at is None:
+                self.first_content_at = time.perf_counter()
+            reasoning = _reasoning(delta)
+            if reasoning:
+                self.reasoning_chars += len(reasoning)
+            calls = get(delta, "tool_calls")
+            if calls:
+                for call in calls:
+                    if get(call, "id"):  # continuations carry "id": ""
+                        self.tool_calls += 1
+            reason = get(choice, "finish_reason")
+            if reason:
+                self.saw_finish[get(choice, "index") or 0] = reason
+            if self.capture:
+                self._keep(get(choice, "index") or 0, content, reasoning, calls)
+        return False
+
+    def _keep(self, index: int, content: Any, reasoning: Any, calls: Any) -> None:
+        message = self.messages.setdefault(
+            index, {"content": "", "reasoning_content": "", "calls": {}}
+        )
+        if isinstance(content, str):
+            message["content"] += content
+        if isinstance(reasoning, str):
+            message["reasoning_content"] += reasoning
+        for call in calls or ():
+            slot = message["calls"].setdefault(
+                get(call, "index") or 0, {"id": None, "name": "", "args": ""}
+            )
+            slot["id"] = slot["id"] or get(call, "id") or None
+            function = get(call, "function")
+            slot["name"] += get(function, "name") or ""
+            slot["args"] += get(function, "arguments") or ""
+
+    def output_messages(self) -> list[tuple[dict, Any]]:
+        out = []
+        for index in sorted(self.messages):
+            message = self.messages[index]
+            calls = [
+                {"id": c["id"], "function": {"name": c["name"], "arguments": c["args"]}}
+                for _, c in sorted(message["calls"].items())
+            ]
+            out.append(
+                (
+                    {
+                        "role": "assistant",
+                        "content": message["content"],
+                        "reasoning_content": message["reasoning_content"],
+                        "tool_calls": calls,
+                    },
+                    self.saw_finish.get(index),
+                )
+            )
+        return out
+
+
+def _reasoning(delta: Any) -> Any:
+    # reasoning_content is not a declared SDK field: it lives in pydantic's extras.
+    extra = getattr(delta, "__pydantic_extra__", None)
+    if extra is not None:
+        return extra.get("reasoning_content")
+    return get(delta, "reasoning_content")
+
+
+class StreamOwner(Protocol):
+    """The traced call a stream reports to (patch.TracedCall)."""
+
+    def stream_chunk_failed(self, exc: Exception) -> None: ...
+
+    def end_stream(self, state: StreamState, how: str, error: BaseException | None) -> None: ...
+
+
+class _TracedStreamBase(wrapt.ObjectProxy):
+    def __init__(
+        self, stream: Any, owner: StreamOwner, state: StreamState, hide_usage: bool
+    ) -> None:
+        super().__init__(stream)
+        self._self_owner = owner
+        self._self_state = state
+        self._self_hide_usage = hide_usage  # qwenobs asked for the usage chunk; the user did not
+        self._self_ended = False
+
+    def _self_take(self, chunk: Any) -> bool:
+        """Observe a chunk; True when the user must not see it."""
+        try:
+            usage_only = self._self_state.add(chunk)
+        except Exception as exc:
+            self._self_owner.stream_chunk_failed(exc)
+            return False
+        return usage_only and self._self_hide_usage
+
+    def _self_end(self, how: str, error: BaseException | None = None) -> None:
+        if self._self_ended:
+            return
+        self._self_ended = True
+        self._self_owner.end_stream(self._self_state, how, error)
+
+    def __del__(self) -> None:
+        if not self._self_ended:
+            self._self_end("abandoned")
+
+    def __reduce_ex__(self, protocol: int) -> Any:  # pragma: no cover - streams never pickle
+        return self.__wrapped__.__reduce_ex__(protocol)
+
+
+class TracedStream(_TracedStreamBase):
+    def __iter__(self) -> TracedStream:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            try:
+                chunk = self.__wrapped__.__next__()
+            except StopIteration:
+                self._self_end("exhausted")
+                raise
+            except BaseException as exc:  # recorded on the span, then passed through unchanged
+                self._self_end("error", exc)
+                raise
+            if not self._self_take(chunk):
+                return chunk
+
+    def __enter__(self) -> TracedStream:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._self_end("closed")
+        self.__wrapped__.close()
+
+
+class TracedAsyncStream(_TracedStreamBase):
+    def __aiter__(self) -> TracedAsyncStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            try:
+                chunk = await self.__wrapped__.__anext__()
+            except StopAsyncIteration:
+                self._self_end("exhausted")
+                raise
+            except asyncio.CancelledError as exc:
+                self._self_end("cancelled", exc)
+                raise
+            except BaseException as exc:  # recorded on the span, then passed through unchanged
+                self._self_end("error", exc)
+                raise
+            if not self._self_take(chunk):
+                return chunk
+
+    async def __aenter__(self) -> TracedAsyncStream:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        self._self_end("closed")
+        await self.__wrapped__.close()
+
+    async def aclose(self) -> None:
+        await self.close()
