@@ -6,6 +6,7 @@ null or of an odd type. Nothing here raises on what the wire can send.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -151,10 +152,8 @@ def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
     for call in get(message, "tool_calls") or ():
         function = get(call, "function")
         arguments = get(function, "arguments")
-        try:
+        with contextlib.suppress(ValueError):
             arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
-        except ValueError:
-            pass
         parts.append(
             {
                 "type": "tool_call",
