@@ -180,5 +180,6 @@ def not_found(method: str, path: str) -> ErrorSpec:
 
 def too_large(limit: int) -> ErrorSpec:
     return invalid(
-        f"{_ALGO}The request body exceeds the {limit // (1024 * 1024)} MiB limit.", status=413
+        f"{_ALGO}The request body exceeds the limit of {limit} bytes ({limit / 2**20:g} MiB).",
+        status=413,
     )

@@ -13,7 +13,9 @@ import pytest
 from qwenobs.fake import FakeDashScope
 
 DASHSCOPE = "https://dashscope.aliyuncs.com/compatible-mode/v1"
-FRONTS = [(front, mode) for front in ("client", "intercept", "server") for mode in ("sync", "async")]
+FRONTS = [
+    (front, mode) for front in ("client", "intercept", "server") for mode in ("sync", "async")
+]
 
 
 @dataclass

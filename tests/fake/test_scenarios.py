@@ -3,6 +3,7 @@ must observe exactly the same thing."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +42,10 @@ WEATHER = [
     {"name": "get_weather", "arguments": {"city": "Hangzhou", "unit": "celsius"}},
     {"name": "get_time", "arguments": '{"timezone": "Asia/Shanghai"}'},
 ]
-CALLS = [("get_weather", {"city": "Hangzhou", "unit": "celsius"}),
-         ("get_time", {"timezone": "Asia/Shanghai"})]
+CALLS = [
+    ("get_weather", {"city": "Hangzhou", "unit": "celsius"}),
+    ("get_time", {"timezone": "Asia/Shanghai"}),
+]
 
 SCENARIOS = [
     Scenario(
@@ -159,16 +162,24 @@ SCENARIOS = [
         lambda f: f.reply("never sent"),
         _request(messages=[*USER, {"role": "tool", "tool_call_id": "call_1", "content": "24"}]),
         {"kind": "error"},
-        {"type": "BadRequestError", "status": 400, "code": "invalid_parameter_error",
-         "message": ORPHAN_TEXT},
+        {
+            "type": "BadRequestError",
+            "status": 400,
+            "code": "invalid_parameter_error",
+            "message": ORPHAN_TEXT,
+        },
     ),
     Scenario(
         "thinking without stream (server-side rule)",
         lambda f: f.reply("never sent"),
         _request(extra_body={"enable_thinking": True}),
         {"kind": "error"},
-        {"type": "BadRequestError", "status": 400, "code": "invalid_parameter_error",
-         "message": "parameter.enable_thinking must be set to false for non-streaming calls"},
+        {
+            "type": "BadRequestError",
+            "status": 400,
+            "code": "invalid_parameter_error",
+            "message": "parameter.enable_thinking must be set to false for non-streaming calls",
+        },
     ),
     Scenario(
         "dry script",
@@ -236,7 +247,9 @@ async def test_prefix_cache_reports_cached_tokens(harness) -> None:
     harness.fake.reply("ok", repeat=True)
     stable = [{"role": "system", "content": SYSTEM}]
     first = await observe(harness, **_request(messages=[*stable, *USER]))
-    second = await observe(harness, **_request(messages=[*stable, {"role": "user", "content": "And Ningbo?"}]))
+    second = await observe(
+        harness, **_request(messages=[*stable, {"role": "user", "content": "And Ningbo?"}])
+    )
 
     assert first["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
     cached = second["usage"]["prompt_tokens_details"]["cached_tokens"]
@@ -247,7 +260,9 @@ async def test_prefix_cache_misses_when_the_system_prompt_changes(harness) -> No
     harness.fake.reply("ok", repeat=True)
     for minute in range(3):
         system = f"Now is 2025-06-01 10:0{minute}. {SYSTEM}"
-        seen = await observe(harness, **_request(messages=[{"role": "system", "content": system}, *USER]))
+        seen = await observe(
+            harness, **_request(messages=[{"role": "system", "content": system}, *USER])
+        )
         assert seen["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
 
 
@@ -265,7 +280,9 @@ async def test_routing_by_model_and_last_message(harness) -> None:
     fake.route(last_message="Ningbo").reply("about Ningbo")
     fake.reply("default")
 
-    ningbo = await observe(harness, **_request(messages=[{"role": "user", "content": "And Ningbo?"}]))
+    ningbo = await observe(
+        harness, **_request(messages=[{"role": "user", "content": "And Ningbo?"}])
+    )
     plain = await observe(harness, **_request())
     max_ = await observe(harness, **_request(model="qwen-max"))
 
@@ -283,7 +300,7 @@ async def test_timing_is_observable_by_the_client(harness) -> None:
     arrivals = seen["arrivals"]
     assert len(arrivals) == 6  # role, 4 pieces, finish
     assert arrivals[0] >= 0.14
-    gaps = [later - earlier for earlier, later in zip(arrivals, arrivals[1:])]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) >= 0.03
     assert seen["elapsed"] < 1.0
 
