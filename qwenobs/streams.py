@@ -125,6 +125,13 @@ def _reasoning(delta: Any) -> Any:
     return get(delta, "reasoning_content")
 
 
+def _usage_only(chunk: Any) -> bool:
+    try:
+        return not chunk.choices and chunk.usage is not None
+    except Exception:
+        return False
+
+
 class StreamOwner(Protocol):
     """The traced call a stream reports to (patch.TracedCall)."""
 
@@ -149,7 +156,8 @@ class _TracedStreamBase(wrapt.ObjectProxy):
             usage_only = self._self_state.add(chunk)
         except Exception as exc:
             self._self_owner.stream_chunk_failed(exc)
-            return False
+            # Still hide the chunk qwenobs asked for: the user must see what they asked for.
+            usage_only = _usage_only(chunk)
         return usage_only and self._self_hide_usage
 
     def _self_end(self, how: str, error: BaseException | None = None) -> None:

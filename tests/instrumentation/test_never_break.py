@@ -1,0 +1,68 @@
+"""Force each internal step to raise: the user gets the identical result, and one log line per cause."""
+
+from __future__ import annotations
+
+import logging
+
+import openai
+import pytest
+
+from qwenobs import attributes, patch, streams
+
+USER = {"role": "user", "content": "Weather in Shanghai?"}
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("qwenobs bug")
+
+
+def run(client, stream: bool):
+    result = client.chat.completions.create(
+        model="qwen-plus", max_tokens=64, messages=[USER], stream=stream
+    )
+    if stream:
+        return [(c.choices[0].delta.content if c.choices else None) for c in result]
+    return result.choices[0].message.content
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        (attributes, "request_attributes"),  # plan
+        (patch, "inspect"),  # validation
+        (attributes, "response_attributes"),  # observe, non-streaming
+        (streams.StreamState, "add"),  # observe, each chunk
+        (attributes, "usage_attributes"),  # ending a stream's span
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_internal_error_never_reaches_the_user(
+    fake, telemetry, monkeypatch, caplog, target, name, stream
+):
+    fake.reply("Sunny", repeat=True)
+    client = fake.client()
+    expected = run(client, stream)  # instrumented and healthy
+    monkeypatch.setattr(target, name, boom)
+    with caplog.at_level(logging.WARNING, logger="qwenobs"):
+        assert run(client, stream) == expected
+        assert run(client, stream) == expected
+    logged = [r for r in caplog.records if r.name == "qwenobs"]
+    assert len(logged) <= 1  # once per cause, not once per call
+    if logged:
+        assert "the call is unaffected" in logged[0].getMessage()
+    for span in telemetry.spans():
+        assert span.end_time is not None
+
+
+def test_the_users_exception_is_the_identical_object(fake, telemetry, monkeypatch):
+    fake.fail(429)
+    monkeypatch.setattr(attributes, "usage_attributes", boom)
+    with pytest.raises(openai.RateLimitError) as caught:
+        run(fake.client(), stream=False)
+    assert caught.value.status_code == 429 and caught.value.__cause__ is None
+
+
+def test_a_span_that_cannot_end_does_not_break_the_stream(fake, telemetry, monkeypatch):
+    fake.reply("Sunny")
+    monkeypatch.setattr(patch.TracedCall, "_end", boom)
+    assert run(fake.client(), stream=True)[-1] is None
