@@ -353,7 +353,8 @@ async def test_two_hundred_tasks_each_span_carries_its_own_request(fake, telemet
             completion = await create(client, max_tokens=1000 + n)
             return completion.id
         stream = await create(client, max_tokens=1000 + n, stream=True)
-        return [chunk async for chunk in stream][0].id
+        chunks = [chunk async for chunk in stream]
+        return chunks[0].id
 
     ids = await asyncio.gather(*(one(n) for n in range(200)))
     spans = telemetry.spans()
