@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	-$(BIN)/qwenobs lint examples/requests/weather_round.json examples/requests/orphan_tool_result.json
+	$(BIN)/qwenobs demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

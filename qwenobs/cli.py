@@ -113,7 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("files", nargs="+", metavar="FILE")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.set_defaults(run=_lint)
+    demo = commands.add_parser(
+        "demo", help="an instrumented Qwen app against the embedded fake DashScope, spans printed"
+    )
+    demo.set_defaults(run=_demo)
     return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import main as run_demo
+
+    return run_demo()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,167 @@
+"""``qwenobs demo``: an instrumented Qwen app against the embedded fake DashScope, spans printed.
+
+No API key and no network: the fake answers as DashScope would (usage, prefix cache, thinking).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import openai
+
+import qwenobs
+from qwenobs.fake import FakeDashScope
+
+BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+SYSTEM = (
+    "You are a concise travel assistant for trips in East China. Use the weather tool for any "
+    "question about the weather, answer in one or two sentences, and never invent forecasts. " * 6
+)
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "Current weather for a city",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        },
+    }
+]
+
+
+def get_weather(city: str) -> dict:
+    return {
+        "city": city,
+        "temp_c": {"Shanghai": 22, "Hangzhou": 19}.get(city, 20),
+        "conditions": "rain",
+    }
+
+
+def script(fake: FakeDashScope) -> None:
+    fake.reply(
+        tool_calls=[
+            {"name": "get_weather", "arguments": {"city": "Shanghai"}},
+            {"name": "get_weather", "arguments": {"city": "Hangzhou"}},
+        ]
+    )
+    fake.reply("Rain in both cities (22°C in Shanghai, 19°C in Hangzhou): bring an umbrella.")
+    fake.reply(
+        "After 10 days the clock is 50 minutes off.",
+        reasoning="It loses 5 minutes a day. Over 10 days that is 5 x 10 = 50 minutes.",
+    )
+    fake.reply('{"sentiment": "positive"}')
+
+
+def agent(client: openai.OpenAI, question: str) -> str:
+    messages: list[Any] = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": question},
+    ]
+    for _ in range(4):
+        response = client.chat.completions.create(
+            model="qwen-plus",
+            messages=messages,
+            tools=TOOLS,
+            parallel_tool_calls=True,
+            max_tokens=512,
+        )
+        message = response.choices[0].message
+        messages.append(message)  # the assistant message with tool_calls comes before its results
+        if not message.tool_calls:
+            return message.content or ""
+        for call in message.tool_calls:
+            result = get_weather(**json.loads(call.function.arguments))
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+            )
+    raise RuntimeError("the agent did not converge")
+
+
+def thinking(client: openai.OpenAI) -> tuple[str, int]:
+    stream = client.chat.completions.create(
+        model="qwen3-max",
+        messages=[
+            {
+                "role": "user",
+                "content": "A clock loses 5 minutes a day. How far off is it after 10 days?",
+            }
+        ],
+        extra_body={"enable_thinking": True},
+        stream=True,
+        max_tokens=512,
+    )
+    answer, reasoning = [], 0
+    for chunk in stream:
+        delta = chunk.choices[0].delta
+        reasoning += len(getattr(delta, "reasoning_content", None) or "")
+        answer.append(delta.content or "")
+    return "".join(answer), reasoning
+
+
+def json_mode(client: openai.OpenAI) -> dict:
+    response = client.chat.completions.create(
+        model="qwen-turbo",
+        messages=[
+            {
+                "role": "system",
+                "content": 'Return JSON: {"sentiment": "positive|negative|neutral"}',
+            },
+            {"role": "user", "content": "I love this product."},
+        ],
+        response_format={"type": "json_object"},
+        max_tokens=64,
+    )
+    return json.loads(response.choices[0].message.content or "{}")
+
+
+def orphan(client: openai.OpenAI) -> qwenobs.QwenValidationError:
+    try:
+        client.chat.completions.create(
+            model="qwen-plus",
+            max_tokens=256,
+            messages=[
+                {"role": "user", "content": "Should I bring an umbrella to Shanghai?"},
+                {"role": "tool", "tool_call_id": "call_7f3a", "content": '{"conditions": "rain"}'},
+            ],
+        )
+    except qwenobs.QwenValidationError as error:
+        return error
+    raise AssertionError("the orphan tool result was not caught")
+
+
+def main() -> int:
+    from .spantree import SpanTree
+
+    tree = SpanTree()
+    qwenobs.instrument(tracer_provider=tree.tracer_provider, meter_provider=tree.meter_provider)
+    fake = FakeDashScope()
+    script(fake)
+    try:
+        with fake.intercept():
+            client = openai.OpenAI(api_key="sk-demo-not-a-real-key", base_url=BASE_URL)
+            print("1. Multi-round agent with parallel tool calls")
+            print(
+                "   answer:",
+                agent(client, "Should I bring an umbrella to Shanghai or Hangzhou today?"),
+            )
+            print("2. Thinking stream (reasoning to the log, answer to the user)")
+            answer, reasoning = thinking(client)
+            print(f"   answer: {answer}  (reasoning hidden, {reasoning} chars)")
+            print("3. JSON mode")
+            print("   parsed:", json_mode(client))
+            print("4. An orphan tool result, caught before sending")
+            error = orphan(client)
+            print("   " + str(error).replace("\n", "\n   "))
+            print(
+                f"   (requests that reached the fake DashScope: {len(fake.calls)}; the orphan was never sent)"
+            )
+    finally:
+        qwenobs.uninstrument()
+    print()
+    tree.print()
+    return 0
