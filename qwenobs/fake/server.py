@@ -127,6 +127,7 @@ class _HTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked streams
     default_request_version = "HTTP/1.0"  # so even a garbled request line gets a status line
+    disable_nagle_algorithm = True  # small SSE chunks must not wait for delayed ACKs
     server: _HTTPServer
 
     def setup(self) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import httpx2
 import openai
 import pytest
 import vcr
 import vcr.errors
 
 from qwenobs.fake import FakeDashScope
+from qwenobs.fake.inprocess import http_library
 
+# The HTTP library the installed openai uses: httpx2 for 3.x, httpx for 1.x/2.x.
+http = http_library()
 USER = [{"role": "user", "content": "hi"}]
 INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 
@@ -39,7 +41,7 @@ def test_it_keeps_working_inside_a_vcr_cassette(fake, tmp_path) -> None:
         answer = client.chat.completions.create(model="qwen-plus", messages=USER)
         # Other hosts pass through untouched, so vcr sees them (and, in "none" mode, refuses).
         with pytest.raises(vcr.errors.CannotOverwriteExistingCassetteException):
-            httpx2.get("https://example.com/")
+            http.get("https://example.com/")
     assert answer.choices[0].message.content == "not from the cassette"
 
 
@@ -51,7 +53,7 @@ def test_router_accepts_respx_routes_that_take_precedence(fake) -> None:
     )
     fake.reply("chat still faked")
     with fake.intercept():
-        health = httpx2.get("https://status.example.test/health").json()
+        health = http.get("https://status.example.test/health").json()
         client = openai.OpenAI(api_key="k", base_url=INTL)
         vector = client.embeddings.create(model="text-embedding-v3", input="hi")
         chat = client.chat.completions.create(model="qwen-plus", messages=USER)
@@ -71,10 +73,10 @@ async def test_async_clients_stream_through_intercept(fake) -> None:
 
 
 def test_patches_are_removed_on_exit(fake) -> None:
-    original = httpx2.Client._transport_for_url
+    original = http.Client._transport_for_url
     with fake.intercept():
-        assert httpx2.Client._transport_for_url is not original
-    assert httpx2.Client._transport_for_url is original
+        assert http.Client._transport_for_url is not original
+    assert http.Client._transport_for_url is original
 
 
 def test_two_fakes_can_intercept_in_turn() -> None:

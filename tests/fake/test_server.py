@@ -7,10 +7,13 @@ import socket
 import threading
 import time
 
-import httpx2
 import openai
 import pytest
 
+from qwenobs.fake.inprocess import http_library
+
+# The HTTP library the installed openai uses: httpx2 for 3.x, httpx for 1.x/2.x.
+http = http_library()
 USER = [{"role": "user", "content": "hi"}]
 HEADERS = {"authorization": "Bearer sk-test"}
 
@@ -36,9 +39,9 @@ def test_base_url_is_loopback_compatible_mode(server) -> None:
 
 
 def test_bad_json_and_wrong_path_get_json_errors(server) -> None:
-    with httpx2.Client(base_url=server.base_url, headers=HEADERS, trust_env=False) as http:
-        bad = http.post("/chat/completions", content=b"{oops")
-        missing = http.get("/models")
+    with http.Client(base_url=server.base_url, headers=HEADERS, trust_env=False) as session:
+        bad = session.post("/chat/completions", content=b"{oops")
+        missing = session.get("/models")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_parameter_error"
     assert missing.status_code == 404 and missing.headers["x-request-id"]
 
@@ -53,8 +56,8 @@ def test_malformed_http_gets_a_dashscope_style_error(server) -> None:
 def test_oversized_request_is_refused_with_413(fake, server) -> None:
     fake.reply("never")
     body = b'{"model": "qwen-plus", "messages": [], "pad": "' + b"x" * (8 * 2**20) + b'"}'
-    with httpx2.Client(base_url=server.base_url, headers=HEADERS, trust_env=False) as http:
-        response = http.post("/chat/completions", content=body)
+    with http.Client(base_url=server.base_url, headers=HEADERS, trust_env=False) as session:
+        response = session.post("/chat/completions", content=body)
     assert response.status_code == 413
     assert "8 MiB" in response.json()["error"]["message"]
     assert fake.calls == []
@@ -63,8 +66,8 @@ def test_oversized_request_is_refused_with_413(fake, server) -> None:
 def test_chunked_request_bodies_are_read(fake, server) -> None:
     fake.reply("chunked ok")
     payload = json.dumps({"model": "qwen-plus", "messages": USER}).encode()
-    with httpx2.Client(base_url=server.base_url, headers=HEADERS, trust_env=False) as http:
-        response = http.post("/chat/completions", content=iter([payload[:10], payload[10:]]))
+    with http.Client(base_url=server.base_url, headers=HEADERS, trust_env=False) as session:
+        response = session.post("/chat/completions", content=iter([payload[:10], payload[10:]]))
     assert response.json()["choices"][0]["message"]["content"] == "chunked ok"
 
 
@@ -106,5 +109,6 @@ def test_stop_is_fast_even_during_a_slow_stream(fake) -> None:
     started = time.perf_counter()
     server.stop()
     assert time.perf_counter() - started < 1.0
-    with pytest.raises(openai.APIError):
+    # openai 3.x wraps the cut connection in APIConnectionError; 1.x/2.x let httpx's error out.
+    with pytest.raises((openai.APIError, http.TransportError)):
         list(stream)
