@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -30,7 +30,6 @@ class Scenario:
     request: dict[str, Any]
     expected: dict[str, Any]
     error: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _request(**extra: Any) -> dict[str, Any]:
