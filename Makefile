@@ -30,6 +30,8 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/bench_fake.py
+	$(BIN)/python benchmarks/bench_instrument.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

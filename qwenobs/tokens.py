@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["count_tokens", "estimate_prompt_tokens", "message_text"]
+__all__ = ["count_tokens", "decode", "encode", "estimate_prompt_tokens", "message_text"]
 
 # Qwen's pre-tokenizer split (the same expression the Qwen models and dashscope use).
 _SPLIT = (
@@ -74,6 +74,21 @@ def count_tokens(text: str) -> int:
     if len(text) <= _SLICE:
         return len(encode(text))
     return sum(len(encode(piece)) for piece in _slices(text))
+
+
+def encode(text: str) -> list[int]:
+    """Qwen token ids of ``text`` (special-token look-alikes as plain text)."""
+    if not text:
+        return []
+    encode_ordinary = _encoding().encode_ordinary
+    if len(text) <= _SLICE:
+        return encode_ordinary(text)
+    return [token for piece in _slices(text) for token in encode_ordinary(piece)]
+
+
+def decode(ids: list[int]) -> str:
+    """The text of Qwen token ids."""
+    return _encoding().decode(ids)
 
 
 def _slices(text: str) -> Iterable[str]:

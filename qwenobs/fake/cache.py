@@ -14,25 +14,11 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..tokens import message_text
+from ..tokens import encode, message_text
 
 MIN_PREFIX = 256
 _IM_START, _IM_END = 151644, 151645
 _KEEP = 256  # prompts remembered per model; the oldest are forgotten first
-
-
-def encode(text: str) -> list[int]:
-    """Qwen token ids of ``text``."""
-    # qwenobs.tokens has no public encode() yet; its cached tiktoken Encoding is the one vocabulary.
-    from ..tokens import _encoding
-
-    return _encoding().encode_ordinary(text) if text else []
-
-
-def decode(ids: list[int]) -> str:
-    from ..tokens import _encoding
-
-    return _encoding().decode(ids)
 
 
 def prompt_ids(messages: Iterable[Any], tools: Iterable[Any] | None) -> tuple[int, ...]:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import DEFAULT_CATALOG, Catalog
-from ..tokens import count_tokens, estimate_prompt_tokens, message_text
+from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens, message_text
 from ..validation import validate
 from . import errors, render, sse
-from .cache import PrefixCache, decode, encode, prompt_ids
+from .cache import PrefixCache, prompt_ids
 from .errors import ErrorSpec
 from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall
 
