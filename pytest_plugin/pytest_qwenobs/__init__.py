@@ -1,0 +1,1 @@
+"""pytest-qwenobs: fixtures for testing Qwen apps against a fake DashScope, cassettes, span assertions."""
