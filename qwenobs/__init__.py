@@ -18,14 +18,17 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_CATALOG",
     "RULES",
+    "AgentLoopError",
     "Catalog",
     "Finding",
     "ModelInfo",
     "QwenInstrumentor",
     "QwenValidationError",
+    "agent",
     "count_tokens",
     "estimate_prompt_tokens",
     "instrument",
+    "tool",
     "uninstrument",
     "validate",
 ]
@@ -82,6 +85,10 @@ def __getattr__(name: str) -> Any:
         from .instrumentor import QwenInstrumentor
 
         return QwenInstrumentor
+    if name in ("agent", "tool", "AgentLoopError"):
+        from . import agents
+
+        return getattr(agents, name)
     if name == "QwenValidationError":
         from .errors import QwenValidationError
 

@@ -69,9 +69,11 @@ class QwenInstrumentor(BaseInstrumentor):
         tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
         meter = metrics.get_meter(_SCOPE, __version__, kwargs.get("meter_provider"))
         telemetry = Telemetry(tracer, Instruments.create(meter), settings)
+        self._telemetry = telemetry  # agent and tool spans use the same tracer
         wrap_function_wrapper(sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(sdk.AsyncAPIClient, "request", async_wrapper(telemetry))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._telemetry = None
         unwrap(sdk.SyncAPIClient, "request")
         unwrap(sdk.AsyncAPIClient, "request")

@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from . import attributes as at
 from . import sdk
 from . import semconv as sc
+from .agents import current_agent, iter_tool_calls
 from .catalog import DEFAULT_CATALOG, Catalog
 from .errors import QwenValidationError
 from .instruments import Instruments
@@ -132,6 +133,12 @@ class Telemetry:
         if errors and settings.validate == "raise":
             call.blocked = QwenValidationError(errors, route["url"])
             return call
+        run = current_agent.get()
+        if run is not None:
+            call.agent = run
+            call.blocked = run.before_chat(span, body, options)
+            if call.blocked is not None:
+                return call
         if findings and settings.validate == "warn":
             log.warning(
                 "qwenobs: chat %s: %s",
@@ -146,7 +153,7 @@ class Telemetry:
             and (extra is None or "stream_options" not in extra)
         ):
             # Ask for the usage chunk and hide it again, so the user sees the chunks they asked for.
-            options.json_data = {**body, "stream_options": {"include_usage": True}}
+            options.json_data = {**options.json_data, "stream_options": {"include_usage": True}}
             call.hide_usage = True
         return call
 
@@ -159,6 +166,7 @@ class TracedCall:
     """One traced call: its span, from plan to the end of the response or stream."""
 
     __slots__ = (
+        "agent",
         "attrs",
         "blocked",
         "ended",
@@ -175,8 +183,9 @@ class TracedCall:
         self.attrs = attrs
         self.stream = stream
         self.started = time.perf_counter()
-        self.blocked: QwenValidationError | None = None
+        self.blocked: Exception | None = None  # raised instead of sending (validation, loop guard)
         self.hide_usage = False
+        self.agent: Any = None  # the running qwenobs.agent, if any
         self.ended = False
 
     def activated(self) -> Any:
@@ -196,7 +205,7 @@ class TracedCall:
         except Exception as internal:
             self.telemetry.log_once("recording a failed call", internal)
 
-    def block(self) -> QwenValidationError:
+    def block(self) -> Exception:
         error = self.blocked
         self.fail(error)
         return error
@@ -253,6 +262,8 @@ class TracedCall:
                     at.completion_messages(completion), settings.capture_reasoning
                 )
             )
+        if self.agent is not None:
+            self.agent.after_chat(list(iter_tool_calls(completion)))
         self._end(attrs)
 
     def end_stream(self, state: StreamState, how: str, error: BaseException | None) -> None:
@@ -282,6 +293,8 @@ class TracedCall:
                         state.output_messages(), settings.capture_reasoning
                     )
                 )
+            if self.agent is not None and error is None:
+                self.agent.after_chat(state.tool_call_names)
             self._end(attrs, error=error, ttfc=ttfc)
         except Exception as exc:
             self.telemetry.log_once("ending a stream's span", exc)

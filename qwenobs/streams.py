@@ -28,6 +28,7 @@ class StreamState:
         "reasoning_chars",
         "response_id",
         "saw_finish",
+        "tool_call_names",
         "tool_calls",
         "usage",
     )
@@ -40,6 +41,9 @@ class StreamState:
         self.model: Any = None
         self.reasoning_chars = 0
         self.tool_calls = 0
+        self.tool_call_names: list[
+            tuple[Any, Any]
+        ] = []  # (id, name) as the first delta of each says
         self.usage: Any = None
         self.saw_finish: dict[int, str] = {}
         self.messages: dict[int, dict] = {}
@@ -69,8 +73,10 @@ class StreamState:
             calls = get(delta, "tool_calls")
             if calls:
                 for call in calls:
-                    if get(call, "id"):  # continuations carry "id": ""
+                    call_id = get(call, "id")
+                    if call_id:  # continuations carry "id": ""
                         self.tool_calls += 1
+                        self.tool_call_names.append((call_id, get(get(call, "function"), "name")))
             reason = get(choice, "finish_reason")
             if reason:
                 self.saw_finish[get(choice, "index") or 0] = reason
