@@ -1,4 +1,4 @@
-"""Instrumentation on for one test, with in-memory span and metric pipelines, against the fake."""
+"""Shared fixtures: instrumentation on for one test (in-memory spans and metrics), and the fake."""
 
 from __future__ import annotations
 

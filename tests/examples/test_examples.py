@@ -1,0 +1,188 @@
+"""Every example runs against the fake and does what its docstring promises."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import openai
+import pytest
+
+import qwenobs
+from qwenobs.fake import FakeDashScope
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+BASE_URL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
+
+
+@pytest.fixture(autouse=True)
+def examples_importable(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.delenv("DASHSCOPE_API_KEY", raising=False)
+
+
+def scripted(name: str, fake: FakeDashScope):
+    module = importlib.import_module(name)
+    module.script(fake)
+    return module
+
+
+def test_weather_agent_appends_the_assistant_message_before_the_tool_result(fake, telemetry):
+    module = scripted("weather_agent", fake)
+    with fake.intercept():
+        answer = module.ask(
+            openai.OpenAI(api_key="sk-x", base_url=BASE_URL), "Umbrella in Shanghai?"
+        )
+    assert "umbrella" in answer
+    roles = [m["role"] for m in fake.calls.last.json["messages"]]
+    assert roles == ["user", "assistant", "tool"]
+    assert [s.attributes["dashscope.tool.rounds"] for s in telemetry.spans()] == [0, 1]
+
+
+def test_multi_round_agent_is_forced_to_answer_after_three_rounds(fake, telemetry):
+    module = scripted("multi_round_agent", fake)
+    with fake.intercept():
+        answer = module.run_agent(openai.OpenAI(api_key="sk-x", base_url=BASE_URL), "Umbrella?")
+    assert "umbrella" in answer
+    assert fake.calls.last.json["tool_choice"] == "none"
+    agent = telemetry.spans()[0]
+    assert agent.name == "invoke_agent weather"
+    assert agent.attributes["dashscope.agent.rounds"] == 3
+    assert agent.attributes["dashscope.agent.tool_calls"] == 4
+    assert agent.attributes["dashscope.agent.repeated_tool_calls"] == 2
+    assert sum(s.name == "execute_tool get_weather" for s in telemetry.spans()) == 4
+
+
+@pytest.mark.parametrize(
+    "reply", ['{"sentiment": "positive"}', '```json\n{"sentiment": "positive"}\n```']
+)
+def test_json_mode_parses_with_or_without_a_fence(fake, telemetry, reply):
+    module = importlib.import_module("json_mode")
+    fake.reply(reply)
+    assert module.sentiment(fake.client(), "I love it") == "positive"
+    assert fake.calls.last.json["response_format"] == {"type": "json_object"}
+
+
+def test_structured_output_through_a_forced_tool(fake, telemetry):
+    module = scripted("structured_output", fake)
+    assert module.extract_order(fake.client(), "three boxes of tea") == {
+        "product": "tea",
+        "quantity": 3,
+        "city": "Hangzhou",
+    }
+    assert fake.calls.last.json["tool_choice"]["function"]["name"] == "record_order"
+    assert [
+        e.name for e in telemetry.span().events
+    ] == []  # flat schema, max_tokens set: nothing to warn
+
+
+def test_thinking_stream_shows_only_the_answer_and_logs_the_reasoning(fake, telemetry, caplog):
+    module = scripted("thinking_stream", fake)
+    shown = []
+    with caplog.at_level(logging.INFO, logger="reasoning"):
+        text = module.answer(fake.client(), "clock?", shown.append)
+    assert "".join(shown) == text == "It will be 50 minutes off."
+    assert "fifty minutes" in caplog.text and "fifty" not in text
+    assert fake.calls.last.json["stream"] is True
+    assert telemetry.span().attributes["dashscope.response.reasoning.chars"] == 49
+
+
+def test_the_relay_applies_backpressure_to_a_slow_client(telemetry):
+    module = importlib.import_module("backpressure_relay")
+    fake = FakeDashScope()
+    module.script(fake)
+    received = []
+
+    async def slow(text: str) -> None:
+        await asyncio.sleep(0.0005)
+        received.append(text)
+
+    deepest = asyncio.run(
+        module.relay(fake.async_client(), [{"role": "user", "content": "story"}], slow, depth=4)
+    )
+    assert "".join(received) == "word " * 200
+    assert 1 <= deepest <= 4
+    assert telemetry.span().attributes["dashscope.stream.end"] == "exhausted"
+
+
+def test_partial_json_renders_a_growing_form(fake, telemetry):
+    module = scripted("partial_json", fake)
+    frames = []
+    final = module.stream_form(fake.client(), "Li Wei from Suzhou", frames.append)
+    assert final == {"name": "Li Wei", "city": "Suzhou", "interests": ["gardens", "tea", "cycling"]}
+    assert frames[-1] == final and len(frames) > 3
+    assert all(isinstance(f, dict) for f in frames)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "value"),
+    [
+        ('{"a": "Hang', {"a": "Hang"}),
+        ('{"a": [1, 2', {"a": [1, 2]}),
+        ('{"a": 1,', {"a": 1}),
+        ('{"a', None),
+        ('{"a": "q\\"', {"a": 'q"'}),
+    ],
+)
+def test_parse_prefix(prefix, value):
+    assert importlib.import_module("partial_json").parse_prefix(prefix) == value
+
+
+def test_the_cache_monitor_sees_a_date_in_the_system_prompt_kill_the_hit_rate(telemetry):
+    module = importlib.import_module("cache_monitor")
+    stable_fake, dated_fake = FakeDashScope(), FakeDashScope()
+    module.script(stable_fake)
+    module.script(dated_fake)
+    stable = module.run(stable_fake.client(), module.QUESTIONS, dated=False)
+    dated = module.run(dated_fake.client(), module.QUESTIONS, dated=True)
+    assert stable > 0.5 and dated == 0.0
+    dated_span = telemetry.spans()[-1]
+    assert "dynamic-system-prompt" in [e.attributes["rule"] for e in dated_span.events]
+
+
+def test_truncation_keeps_the_system_prompt_and_the_tail_and_summarises_the_middle(fake, telemetry):
+    module = scripted("truncation", fake)
+    messages = module.long_conversation()
+    compacted = module.compact(fake.client(), messages, budget_tokens=4000)
+    assert compacted[0] == messages[0]
+    assert compacted[1]["content"].startswith("Earlier in this conversation: The travellers")
+    assert compacted[2:] == messages[-module.KEEP_LAST :]
+    assert (
+        qwenobs.estimate_prompt_tokens(compacted) < 4000 < qwenobs.estimate_prompt_tokens(messages)
+    )
+    assert fake.calls.last.json["model"] == "qwen-turbo"
+    assert [
+        f
+        for f in qwenobs.validate({"model": "qwen-plus", "max_tokens": 9, "messages": compacted})
+        if f.is_error
+    ] == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "weather_agent",
+        "multi_round_agent",
+        "json_mode",
+        "structured_output",
+        "thinking_stream",
+        "backpressure_relay",
+        "partial_json",
+        "cache_monitor",
+        "truncation",
+    ],
+)
+def test_each_example_runs_as_a_script(name):
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
