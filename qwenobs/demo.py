@@ -34,6 +34,7 @@ TOOLS = [
 ]
 
 
+@qwenobs.tool
 def get_weather(city: str) -> dict:
     return {
         "city": city,
@@ -62,24 +63,24 @@ def agent(client: openai.OpenAI, question: str) -> str:
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": question},
     ]
-    for _ in range(4):
-        response = client.chat.completions.create(
-            model="qwen-plus",
-            messages=messages,
-            tools=TOOLS,
-            parallel_tool_calls=True,
-            max_tokens=512,
-        )
-        message = response.choices[0].message
-        messages.append(message)  # the assistant message with tool_calls comes before its results
-        if not message.tool_calls:
-            return message.content or ""
-        for call in message.tool_calls:
-            result = get_weather(**json.loads(call.function.arguments))
-            messages.append(
-                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+    with qwenobs.agent("travel-weather", max_rounds=6, answer_after=3):
+        while True:
+            response = client.chat.completions.create(
+                model="qwen-plus",
+                messages=messages,
+                tools=TOOLS,
+                parallel_tool_calls=True,
+                max_tokens=512,
             )
-    raise RuntimeError("the agent did not converge")
+            message = response.choices[0].message
+            messages.append(message)  # the assistant tool_calls message comes before its results
+            if not message.tool_calls:
+                return message.content or ""
+            for call in message.tool_calls:
+                result = get_weather(**json.loads(call.function.arguments))
+                messages.append(
+                    {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+                )
 
 
 def thinking(client: openai.OpenAI) -> tuple[str, int]:
@@ -137,6 +138,9 @@ def orphan(client: openai.OpenAI) -> qwenobs.QwenValidationError:
 def main() -> int:
     from .spantree import SpanTree
 
+    qwenobs.count_tokens(
+        "warm up"
+    )  # load the vocabulary the fake counts with: durations show calls
     tree = SpanTree()
     qwenobs.instrument(tracer_provider=tree.tracer_provider, meter_provider=tree.meter_provider)
     fake = FakeDashScope()

@@ -24,11 +24,15 @@ _SHOWN = (
     (sc.USAGE_OUTPUT, "out", "{}"),
     (sc.USAGE_REASONING, "reasoning tok", "{}"),
     (sc.REASONING_CHARS, "thinking chars", "{}"),
-    (sc.TOOL_ROUNDS, "rounds", "{}"),
+    (sc.TOOL_ROUNDS, "tool rounds", "{}"),
     (sc.RESPONSE_TOOL_CALLS, "tool calls", "{}"),
     (sc.RESPONSE_TTFC, "first chunk", "{:.0f} ms"),
     (sc.TIME_TO_FIRST_CONTENT, "first answer", "{:.0f} ms"),
     (sc.RESPONSE_FINISH_REASONS, "finish", "{}"),
+    ("dashscope.agent.rounds", "rounds", "{}"),
+    ("dashscope.agent.tool_calls", "tool calls", "{}"),
+    ("dashscope.agent.repeated_tool_calls", "repeated", "{}"),
+    ("gen_ai.tool.call.id", "call", "{}"),
     (sc.ERROR_TYPE, "error", "{}"),
 )
 _MILLIS = {sc.RESPONSE_TTFC, sc.TIME_TO_FIRST_CONTENT}
@@ -41,9 +45,15 @@ class SpanTree:
             resource=Resource.create({"service.name": "qwenobs-demo"})
         )
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
-        if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+        self.otlp_endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if self.otlp_endpoint:
+            try:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            except ImportError:
+                raise SystemExit(
+                    "OTEL_EXPORTER_OTLP_ENDPOINT is set but the OTLP exporter is not installed: "
+                    "pip install 'qwenobs[otlp]'"
+                ) from None
             self.tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
 
@@ -56,6 +66,8 @@ class SpanTree:
             parent = span.parent.span_id if span.parent and span.parent.span_id in ids else None
             children.setdefault(parent, []).append(span)
         print(f"Trace ({len(spans)} spans)")
+        if self.otlp_endpoint:
+            print(f"(also exported over OTLP to {self.otlp_endpoint})")
         self._print_level(children, None, "")
 
     def _print_level(self, children: dict, parent: Any, indent: str) -> None:
@@ -76,7 +88,7 @@ class SpanTree:
 def describe(span: ReadableSpan) -> str:
     attrs = span.attributes or {}
     millis = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
-    parts = [f"{span.name:<22} {millis:7.1f} ms"]
+    parts = [f"{span.name:<28} {millis:7.1f} ms"]
     for key, label, fmt in _SHOWN:
         if key not in attrs:
             continue
