@@ -1,1 +1,226 @@
-"""The pytest11 entry point: hooks and fixtures only."""
+"""The pytest11 entry point: hooks and fixtures only. Loaded by every pytest run of every project
+that installs qwenobs, so importing it stays cheap: the fake, vcrpy and OpenTelemetry are imported
+inside the fixtures that need them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from . import options
+
+if TYPE_CHECKING:
+    from qwenobs.fake import FakeDashScope
+
+    from .fakes import QwenServer, Switchboard
+    from .spans import QwenSpans
+
+# Checks run right after the test body: each returns a failure message or None. Failing there
+# (not in teardown) makes a broken expectation a test failure, not an error.
+_CHECKS = pytest.StashKey[list[Callable[[bool], "str | None"]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for line in options.MARKERS:
+        config.addinivalue_line("markers", line)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The marker alone turns the cassette on; no autouse fixture taxes tests that don't use it.
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if (
+            names is not None
+            and "qwen_cassette" not in names
+            and item.get_closest_marker("qwen_cassette") is not None
+        ):
+            names.insert(0, "qwen_cassette")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    checks = item.stash.get(_CHECKS, None)
+    if not checks:
+        return (yield)
+    try:
+        result = yield
+    except pytest.skip.Exception:
+        raise
+    except BaseException:
+        _run_checks(checks, failed=True)
+        raise
+    _run_checks(checks, failed=False)
+    return result
+
+
+def _run_checks(checks: list[Callable[[bool], str | None]], *, failed: bool) -> None:
+    messages = [m for check in checks if (m := check(failed))]
+    if messages:
+        pytest.fail("\n\n".join(messages), pytrace=False)
+
+
+def _add_check(request: pytest.FixtureRequest, check: Callable[[bool], str | None]) -> None:
+    request.node.stash.setdefault(_CHECKS, []).append(check)
+
+
+def _marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    # Closest last, so a test's marker wins over its class's and module's.
+    for marker in reversed(list(request.node.iter_markers(name))):
+        merged.update(marker.kwargs)
+    return merged
+
+
+# -- fakes ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def qwen_fake_config() -> dict[str, Any]:
+    """Override to configure every test's fake: ``FakeDashScope(...)`` keyword arguments plus
+    ``hosts`` (more hosts to intercept) and ``allow_unused``; the ``qwen_fake`` marker wins."""
+    return {}
+
+
+def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[Any, Any]:
+    from qwenobs.fake import FakeDashScope
+
+    from .fakes import FakeSettings
+
+    settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake"))
+    fake = FakeDashScope(**settings.fake_kwargs)
+    request.config.hook.pytest_qwen_fake_created(fake=fake, request=request)
+    return fake, settings
+
+
+def _check_unused(fixture: str, pending: Callable[[], list[str]]) -> Callable[[bool], str | None]:
+    def check(failed: bool) -> str | None:
+        if failed:  # the test's own failure says more than the answers it never reached
+            return None
+        from .fakes import unused_message
+
+        lines = pending()
+        return unused_message(lines, fixture) if lines else None
+
+    return check
+
+
+@pytest.fixture
+def qwen_fake(
+    request: pytest.FixtureRequest, qwen_fake_config: dict[str, Any]
+) -> Iterator[FakeDashScope]:
+    """A ``FakeDashScope`` that every OpenAI SDK client in the process reaches while the test
+    runs (DashScope hosts, ``/compatible-mode/`` URLs and the configured ``hosts``). Scripted
+    answers left unused fail the test."""
+    from .fakes import unused_answers
+
+    fake, settings = _new_fake(request, qwen_fake_config)
+    if not settings.allow_unused:
+        _add_check(request, _check_unused("qwen_fake", lambda: unused_answers(fake)))
+    with fake.intercept(hosts=settings.hosts):
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def _qwen_loopback() -> Iterator[tuple[Any, Switchboard]]:
+    from qwenobs.fake import FakeDashScope
+    from qwenobs.fake.server import FakeServer
+
+    from .fakes import Switchboard
+
+    board = Switchboard(FakeDashScope())
+    # The server only needs .handle and .max_body: the switchboard forwards to this test's fake.
+    with FakeServer(board) as server:  # type: ignore[arg-type]
+        yield server, board
+
+
+@pytest.fixture
+def qwen_server(
+    request: pytest.FixtureRequest,
+    qwen_fake_config: dict[str, Any],
+    _qwen_loopback: tuple[Any, Switchboard],
+) -> Iterator[QwenServer]:
+    """The fake DashScope behind a real loopback HTTP server (one for the session; the script
+    and call log are this test's): ``reply``, ``fail``, ``route``, ``calls``, ``base_url``,
+    ``client()``, ``async_client()``, and ``play(cassette)`` to serve a recorded stream."""
+    from .fakes import QwenServer, unused_answers
+
+    server, board = _qwen_loopback
+    fake, settings = _new_fake(request, qwen_fake_config)
+    qwen = QwenServer(server, board, fake)
+    if not settings.allow_unused:
+        played = lambda: [f"play: a recorded response ({n})" for n in range(qwen.pending_played)]  # noqa: E731
+        _add_check(request, _check_unused("qwen_server", lambda: unused_answers(fake) + played()))
+    board.plug(fake)
+    try:
+        yield qwen
+    finally:
+        board.unplug()
+
+
+# -- spans ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
+    """qwenobs instrumentation on for this test, into in-memory span and metric pipelines:
+    ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
+    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker."""
+    from .spans import QwenSpans
+
+    spans = QwenSpans()
+    spans.instrument(**_marker_kwargs(request, "qwen_spans"))
+    try:
+        yield spans
+    finally:
+        spans.close()
+
+
+# -- cassettes ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def qwen_cassette_config() -> dict[str, Any]:
+    """Override to pass more ``vcr.use_cassette`` arguments to every ``qwen_cassette``
+    (``before_record_request``/``before_record_response`` run after the plugin's scrubbing)."""
+    return {}
+
+
+@pytest.fixture
+def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str, Any]) -> Any:
+    """The vcrpy cassette of a ``@pytest.mark.qwen_cassette`` test (``.play_count``,
+    ``.requests``, ``.data``); requesting it without the marker uses the default path."""
+    from .cassettes import Recording, default_path, recording, resolve_path
+
+    marker = request.node.get_closest_marker("qwen_cassette")
+    args = marker.args if marker else ()
+    kwargs = marker.kwargs if marker else {}
+    test_file = Path(str(request.node.path))
+    given = args[0] if args else kwargs.get("path")
+    path = (
+        resolve_path(test_file, given)
+        if given
+        else default_path(test_file, request.node.name, _class_name(request))
+    )
+    rec = Recording(path, options.record_mode(request.config), request.node.nodeid)
+    scrub = [*options.scrub_names(request.config), *kwargs.get("scrub", ())]
+    with recording(rec, scrub, qwen_cassette_config):
+        _add_check(request, lambda failed: rec.failure())
+        yield rec.cassette
+
+
+def _class_name(request: pytest.FixtureRequest) -> str | None:
+    cls = getattr(request.node, "cls", None)
+    return cls.__name__ if cls is not None else None

@@ -1,0 +1,151 @@
+"""Cassettes of DashScope traffic for ``@pytest.mark.qwen_cassette``: where they live, how vcrpy is
+configured (matching, scrubbing, format), and a clear failure for a request the cassette lacks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')  # characters some file systems refuse
+
+
+def default_path(test_file: Path, test_name: str, class_name: str | None = None) -> Path:
+    """``cassettes/<test module>/<test name>.yaml`` next to the test module."""
+    name = f"{class_name}.{test_name}" if class_name else test_name
+    return test_file.parent / "cassettes" / test_file.stem / f"{_UNSAFE.sub('-', name)}.yaml"
+
+
+def resolve_path(test_file: Path, given: str | Path) -> Path:
+    """A marker's path: relative to the test module's folder unless absolute."""
+    path = Path(given)
+    return path if path.is_absolute() else test_file.parent / path
+
+
+def body_matcher(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: equal JSON bodies (key order and formatting ignored), else equal bytes."""
+    a, b = _parsed(r1.body), _parsed(r2.body)
+    assert a == b, "the JSON bodies differ" if isinstance(a, dict | list) else "the bodies differ"
+
+
+def _parsed(body: bytes | str | None) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
+
+
+MATCH_ON = ("method", "path", "qwen_json_body")
+
+
+@dataclass
+class Recording:
+    """One test's cassette, and the requests it could not answer."""
+
+    path: Path
+    record_mode: str
+    nodeid: str
+    cassette: Any = None  # vcr.cassette.Cassette once entered
+    unmatched: list[Any] = field(default_factory=list)
+
+    def failure(self) -> str | None:
+        """The message for requests the cassette had no answer for, or None."""
+        if not self.unmatched:
+            return None
+        lines = [
+            f"qwen_cassette: {len(self.unmatched)} request(s) have no recorded response "
+            f"(record mode {self.record_mode!r})",
+            f"  cassette: {self.path}"
+            + ("" if self.path.exists() else " (does not exist yet)")
+            + (f", {len(self.cassette)} recorded interaction(s)" if self.cassette else ""),
+        ]
+        lines += [f"  unmatched: {describe_request(r)}" for r in self.unmatched]
+        lines += [
+            "Re-record it against the real service with:",
+            f"  pytest {self.nodeid} --qwen-record-mode=once",
+            "(new_episodes keeps what is recorded and adds new requests; rewrite starts over)",
+        ]
+        return "\n".join(lines)
+
+
+def describe_request(request: Any) -> str:
+    text = f"{request.method} {request.path}"
+    data = _parsed(request.body)
+    if isinstance(data, dict):
+        text += f" model={data.get('model')!r}"
+        messages = data.get("messages")
+        if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+            last = messages[-1]
+            content = str(last.get("content"))
+            content = content if len(content) <= 60 else content[:57] + "..."
+            text += f" last message {last.get('role')}: {content!r}"
+    return text
+
+
+@contextmanager
+def recording(
+    rec: Recording,
+    scrub_names: Iterable[str],
+    extra: Mapping[str, Any],
+) -> Iterator[Recording]:
+    """Run the test inside vcrpy's cassette for ``rec``; ``extra`` are more ``use_cassette``
+    arguments (from the ``qwen_cassette_config`` fixture)."""
+    import vcr
+
+    from .cassette_format import QwenYamlSerializer
+    from .scrub import Scrubber
+
+    mode = rec.record_mode
+    if mode == "rewrite":
+        rec.path.unlink(missing_ok=True)
+        mode = "all"
+    scrubber = Scrubber(scrub_names)
+    options = dict(extra)
+    user_request = options.pop("before_record_request", None)
+    user_response = options.pop("before_record_response", None)
+    recorder = vcr.VCR(
+        serializer="qwen-yaml",
+        record_mode=mode,
+        match_on=MATCH_ON,
+        decode_compressed_response=True,  # gzip decoded before saving: readable, diffable
+        before_record_request=_chain(scrubber.request, user_request),
+        before_record_response=_chain(scrubber.response, user_response),
+    )
+    recorder.register_serializer("qwen-yaml", QwenYamlSerializer)
+    recorder.register_matcher("qwen_json_body", body_matcher)
+    rec.path.parent.mkdir(parents=True, exist_ok=True)
+    with recorder.use_cassette(str(rec.path), **options) as cassette:
+        rec.cassette = cassette
+        _track_unmatched(cassette, rec.unmatched)
+        yield rec
+
+
+def _chain(first: Callable[[Any], Any], then: Callable[[Any], Any] | None) -> Callable:
+    if then is None:
+        return first
+
+    def both(item: Any) -> Any:
+        item = first(item)
+        return None if item is None else then(item)
+
+    return both
+
+
+def _track_unmatched(cassette: Any, unmatched: list[Any]) -> None:
+    # vcrpy raises CannotOverwriteExistingCassetteException inside the transport, where the SDK
+    # turns it into an APIConnectionError after retries; remember the request to say which.
+    can_play = cassette.can_play_response_for
+
+    def can_play_response_for(request: Any) -> Any:
+        playable = can_play(request)
+        if not playable and cassette.write_protected:
+            unmatched.append(request)
+        return playable
+
+    cassette.can_play_response_for = can_play_response_for

@@ -1,0 +1,203 @@
+"""The per-test fakes behind ``qwen_fake`` and ``qwen_server``: settings from the
+``qwen_fake_config`` fixture and the ``qwen_fake`` marker, the unused-replies check, and the
+session server whose script and call log change with every test."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qwenobs.fake import Call, FakeDashScope, Response, Route
+    from qwenobs.fake.engine import Request
+    from qwenobs.fake.server import FakeServer
+
+# Settings the plugin reads; every other key goes to ``FakeDashScope(...)``.
+PLUGIN_KEYS = ("allow_unused", "hosts")
+
+
+@dataclass(frozen=True)
+class FakeSettings:
+    fake_kwargs: Mapping[str, Any]
+    allow_unused: bool = False
+    hosts: tuple[str, ...] = ()
+
+    @classmethod
+    def merge(cls, config: Mapping[str, Any], marker: Mapping[str, Any]) -> FakeSettings:
+        """The marker's options win over the ``qwen_fake_config`` fixture's."""
+        merged = {**config, **marker}
+        kwargs = {k: v for k, v in merged.items() if k not in PLUGIN_KEYS}
+        hosts = merged.get("hosts", ())
+        return cls(
+            kwargs,
+            bool(merged.get("allow_unused", False)),
+            (hosts,) if isinstance(hosts, str) else tuple(hosts),
+        )
+
+
+def unused_answers(fake: FakeDashScope) -> list[str]:
+    """One line per scripted answer nothing asked for (repeating default answers excluded)."""
+    lines = []
+    for route in (*fake.script.routes, fake.script.default):
+        where = "fake" if route is fake.script.default else _route_name(route)
+        # Route keeps its queue private; this is the one place the plugin reads it.
+        for entry in getattr(route, "_queue", ()):
+            if not entry.repeat:
+                lines.append(f"{where}: {describe_answer(entry.answer)}")
+    return lines
+
+
+def _route_name(route: Route) -> str:
+    conditions = [
+        f"{name}={value!r}"
+        for name in ("model", "last_message", "match")
+        if (value := getattr(route, name)) is not None
+    ]
+    return f"route({', '.join(conditions)})"
+
+
+def describe_answer(answer: Any) -> str:
+    if hasattr(answer, "status"):  # a Failure
+        text = f".fail({answer.status}"
+        text += f", code={answer.code!r}" if answer.code else ""
+        text += f", after_chunks={answer.after_chunks}" if answer.after_chunks is not None else ""
+        return text + ")"
+    parts = []
+    if answer.content is not None:
+        content = answer.content if len(answer.content) <= 60 else answer.content[:57] + "..."
+        parts.append(repr(content))
+    if answer.reasoning:
+        parts.append("reasoning=...")
+    if answer.tool_calls:
+        parts.append(f"tool_calls=[{', '.join(call.name for call in answer.tool_calls)}]")
+    return f".reply({', '.join(parts)})"
+
+
+def unused_message(lines: list[str], fixture: str) -> str:
+    return "\n".join(
+        [
+            f"{fixture}: {len(lines)} scripted answer(s) were never requested:",
+            *(f"  {line}" for line in lines),
+            "Remove them, or allow it with @pytest.mark.qwen_fake(allow_unused=True).",
+        ]
+    )
+
+
+# -- the session server ---------------------------------------------------------------------
+
+
+class Switchboard:
+    """What the session's loopback server answers with: the current test's fake, after any
+    recorded responses queued with ``qwen_server.play``. Between tests a fresh fake answers."""
+
+    def __init__(self, fake: FakeDashScope) -> None:
+        self._idle = fake
+        self.fake = fake
+        self.played: deque[Response] = deque()
+        self._lock = threading.Lock()
+
+    @property
+    def max_body(self) -> int:
+        return self.fake.max_body
+
+    def plug(self, fake: FakeDashScope) -> None:
+        with self._lock:
+            self.fake = fake
+            self.played.clear()
+
+    def unplug(self) -> None:
+        self.plug(self._idle)
+
+    def queue(self, responses: list[Response]) -> None:
+        with self._lock:
+            self.played.extend(responses)
+
+    def handle(self, request: Request) -> Response:
+        with self._lock:
+            fake = self.fake
+            played = self.played.popleft() if self.played and _is_chat(request) else None
+        if played is None:
+            return fake.handle(request)
+        fake.calls.append(_played_call(request, played))
+        return played
+
+
+def _is_chat(request: Request) -> bool:
+    return request.method == "POST" and request.path.rstrip("/").endswith("/chat/completions")
+
+
+def _played_call(request: Request, response: Response) -> Call:
+    import json
+
+    from qwenobs.fake import Call
+
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        body = None
+    return Call(request, body, response, None)
+
+
+class QwenServer:
+    """``qwen_server``: the session's loopback fake DashScope, scripted for this test.
+
+    Script it like ``qwen_fake`` (``reply``, ``fail``, ``route``), read ``calls``, and connect
+    any HTTP client to ``base_url`` (or take ``client()``/``async_client()``). ``play(path)``
+    queues the responses of a cassette to be served in order, paced like the fake's streams.
+    """
+
+    def __init__(self, server: FakeServer, board: Switchboard, fake: FakeDashScope) -> None:
+        self._server = server
+        self._board = board
+        self.fake = fake
+        self.reply = fake.reply
+        self.fail = fake.fail
+        self.route = fake.route
+
+    @property
+    def calls(self) -> Any:
+        return self.fake.calls
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT/compatible-mode/v1``"""
+        return self._server.base_url
+
+    def client(self, **options: Any) -> Any:
+        """An ``openai.OpenAI`` for ``base_url`` (``max_retries=0``; ``options`` override)."""
+        return self._server.client(**options)
+
+    def async_client(self, **options: Any) -> Any:
+        return self._server.async_client(**options)
+
+    def play(
+        self,
+        cassette: str | Path,
+        *,
+        first_chunk_delay: float | None = None,
+        chunk_delay: float | None = None,
+    ) -> int:
+        """Serve a cassette's recorded responses, one per chat request, in recorded order.
+
+        Recorded streams go out event by event after ``first_chunk_delay`` and ``chunk_delay``
+        (default: the fake's timing); a JSON answer after ``first_chunk_delay``. Requests are not
+        matched against the recording. Returns how many responses were queued; ones never
+        requested fail the test like unused replies.
+        """
+        from .playback import recorded_responses
+
+        timing = self.fake.timing
+        first = timing.first_chunk_delay if first_chunk_delay is None else first_chunk_delay
+        every = timing.chunk_delay if chunk_delay is None else chunk_delay
+        responses = recorded_responses(Path(cassette), first, every)
+        self._board.queue(responses)
+        return len(responses)
+
+    @property
+    def pending_played(self) -> int:
+        """Recorded responses from ``play`` still waiting for a request."""
+        return len(self._board.played)

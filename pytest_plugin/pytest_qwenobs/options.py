@@ -1,0 +1,60 @@
+"""Command-line options, ini settings and markers, all prefixed ``qwen``, in one group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RECORD_MODES = ("none", "once", "new_episodes", "all", "rewrite")
+DEFAULT_RECORD_MODE = "none"  # CI replays and never touches the network
+
+MARKERS = (
+    "qwen_fake(allow_unused=False, hosts=(), **fake_options): configure this test's fake "
+    "DashScope (qwen_fake and qwen_server); fake_options go to FakeDashScope(...)",
+    "qwen_cassette(path=None, *, scrub=()): record and replay this test's DashScope traffic in "
+    "a cassette (default cassettes/<test module>/<test name>.yaml)",
+    "qwen_spans(**instrument_options): options for qwenobs.instrument() in the qwen_spans fixture "
+    "(validate, capture_content, hosts, ...)",
+)
+
+
+def add_options(parser: Any) -> None:
+    group = parser.getgroup("qwenobs", "qwenobs: fake DashScope, cassettes, span assertions")
+    group.addoption(
+        "--qwen-record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        help=f"qwen_cassette record mode (default {DEFAULT_RECORD_MODE}: replay only, no network).",
+    )
+    group.addoption(
+        "--qwen-scrub",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another header, query parameter or JSON key whose value is scrubbed from cassettes.",
+    )
+    parser.addini(
+        "qwen_scrub",
+        type="linelist",
+        default=[],
+        help="qwenobs: header, query parameter and JSON key names scrubbed from cassettes.",
+    )
+    parser.addini(
+        "qwen_record_mode",
+        default=DEFAULT_RECORD_MODE,
+        help="qwenobs: the default --qwen-record-mode.",
+    )
+
+
+def record_mode(config: Any) -> str:
+    mode = config.getoption("qwen_record_mode") or config.getini("qwen_record_mode")
+    if mode not in RECORD_MODES:
+        import pytest
+
+        raise pytest.UsageError(
+            f"qwen_record_mode must be one of {', '.join(RECORD_MODES)}, got {mode!r}"
+        )
+    return mode
+
+
+def scrub_names(config: Any) -> list[str]:
+    return [*config.getini("qwen_scrub"), *config.getoption("qwen_scrub")]

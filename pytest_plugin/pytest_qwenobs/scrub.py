@@ -1,0 +1,156 @@
+"""Keep secrets and machine noise out of cassettes; pure functions over vcrpy's request object and
+response dict, so they run the same at record time and at match time."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+SCRUBBED = "<scrubbed>"
+
+# Header, query-parameter and JSON-key names whose values never reach a cassette.
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "x-dashscope-api-key",
+        "cookie",
+        "set-cookie",
+        "openai-organization",
+        "openai-project",
+    }
+)
+SECRET_PARAMS = frozenset(
+    {"key", "api_key", "api-key", "apikey", "access_token", "token", "signature", "secret"}
+)
+SECRET_JSON_KEYS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "secret",
+        "password",
+    }
+)
+# Request headers that differ per machine or per run: dropped so cassettes diff cleanly.
+VOLATILE_PREFIXES = ("x-stainless-",)
+VOLATILE_HEADERS = frozenset({"user-agent", "idempotency-key"})
+# Environment variables whose values are secrets wherever they turn up (an echoed key, a URL).
+SECRET_ENV = ("DASHSCOPE_API_KEY", "OPENAI_API_KEY", "QWEN_API_KEY")
+
+
+class Scrubber:
+    """Scrubs one cassette's requests and responses.
+
+    ``names`` adds header, query-parameter and JSON-key names (case-insensitive) to the defaults.
+    Every secret value seen in an auth header, plus the values of ``SECRET_ENV``, is also replaced
+    wherever else it appears (URL, bodies, other headers).
+    """
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        extra = {name.strip().lower() for name in names if name.strip()}
+        self.headers = SECRET_HEADERS | extra
+        self.params = SECRET_PARAMS | extra
+        self.json_keys = SECRET_JSON_KEYS | extra
+        self.values: set[str] = {v for name in SECRET_ENV if len(v := os.environ.get(name, "")) > 3}
+
+    # -- requests (vcr.request.Request) ------------------------------------------------------
+
+    def request(self, request: Any) -> Any:
+        for name in list(request.headers):
+            lower = name.lower()
+            if lower.startswith(VOLATILE_PREFIXES) or lower in VOLATILE_HEADERS:
+                del request.headers[name]
+            elif lower in self.headers:
+                self._remember(request.headers[name])
+                request.headers[name] = SCRUBBED
+        request.uri = self._text(self._query(request.uri))
+        body = request.body
+        if body:
+            request.body = self._body(body, request.headers.get("content-type", "json"))
+            if "content-length" in request.headers:
+                request.headers["content-length"] = str(len(request.body))
+        return request
+
+    # -- responses (vcr's dict: status, headers {name: [values]}, body {string}) -------------
+
+    def response(self, response: dict[str, Any]) -> dict[str, Any]:
+        headers = response.get("headers", {})
+        content_type = ""
+        for name, values in list(headers.items()):
+            lower = name.lower()
+            if lower in self.headers:
+                headers[name] = [SCRUBBED for _ in values]
+            else:
+                headers[name] = [self._text(v) for v in values]
+            if lower == "content-type":
+                content_type = values[0] if values else ""
+        body = response.get("body", {}).get("string")
+        if body:
+            new = self._body(body, content_type)
+            response["body"]["string"] = new
+            if new != body:
+                _set_length(headers, len(new))
+        return response
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def _remember(self, value: str) -> None:
+        secret = value.partition(" ")[2] if value.lower().startswith("bearer ") else value
+        if len(secret.strip()) > 3:  # too short to replace safely inside other text
+            self.values.add(secret.strip())
+
+    def _text(self, text: str) -> str:
+        for value in self.values:
+            text = text.replace(value, SCRUBBED)
+        return text
+
+    def _query(self, uri: str) -> str:
+        parts = urlsplit(uri)
+        if not parts.query:
+            return uri
+        pairs = [
+            (k, SCRUBBED if k.lower() in self.params else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        return urlunsplit(parts._replace(query=urlencode(pairs, safe="<>")))
+
+    def _body(self, body: bytes | str, content_type: str) -> bytes:
+        raw = body.encode() if isinstance(body, str) else body
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            return raw  # binary: nothing readable to scrub or format
+        if "json" in content_type.lower():
+            try:
+                data = json.loads(text)
+            except ValueError:
+                pass
+            else:
+                # Pretty-printed so a re-recorded cassette reviews as a readable diff.
+                text = json.dumps(self._json(data), indent=2, ensure_ascii=False)
+        return self._text(text).encode()
+
+    def _json(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {
+                k: SCRUBBED if k.lower() in self.json_keys else self._json(v)
+                for k, v in data.items()
+            }
+        if isinstance(data, list):
+            return [self._json(v) for v in data]
+        return data
+
+
+def _set_length(headers: dict[str, list[str]], length: int) -> None:
+    for name in headers:
+        if name.lower() == "content-length":
+            headers[name] = [str(length)]

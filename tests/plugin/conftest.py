@@ -1,0 +1,122 @@
+"""Plugin tests run inner pytest sessions with ``pytester``. ``suite`` writes an inner project:
+an app module that builds its own OpenAI client (as application code does), and a conftest whose
+"real DashScope" is a loopback fake server while recording and a dead port while replaying.
+
+Every cassette any plugin test writes is grepped for the app's API key after the test."""
+
+from __future__ import annotations
+
+import importlib
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from qwenobs import count_tokens
+
+# Imported here, before any inner run: pytester's in-process runs drop the modules a run imported,
+# and re-importing qwenobs.fake.inprocess registers its respx mockers twice (a TypeError). It also
+# keeps each inner run fast, like loading the Qwen vocabulary once.
+for _module in (
+    "qwenobs.fake.inprocess",
+    "qwenobs.fake.server",
+    "qwenobs.instrumentor",
+    "vcr",
+    "pytest_qwenobs.cassettes",
+    "pytest_qwenobs.fakes",
+    "pytest_qwenobs.playback",
+    "pytest_qwenobs.spans",
+):
+    importlib.import_module(_module)
+count_tokens("load the Qwen vocabulary")
+
+pytest_plugins = ["pytester"]
+
+APP_KEY = "sk-qwenobs-app-secret-7f3a9c"  # must never appear in a cassette
+
+INI = """
+[pytest]
+asyncio_mode = auto
+asyncio_default_fixture_loop_scope = function
+"""
+
+# The application under test: it reads its endpoint and key from the environment, like real apps.
+APP = f'''
+import os
+import openai
+
+def client(**options):
+    return openai.OpenAI(
+        api_key=os.environ.get("APP_KEY", "{APP_KEY}"),
+        base_url=os.environ.get("APP_BASE_URL", "https://dashscope.aliyuncs.com/compatible-mode/v1"),
+        max_retries=0,
+        **options,
+    )
+
+def ask(question, stream=False, model="qwen-plus", **extra):
+    response = client().chat.completions.create(
+        model=model, messages=[{{"role": "user", "content": question}}], max_tokens=64,
+        stream=stream, **extra,
+    )
+    if stream:
+        return "".join(c.choices[0].delta.content or "" for c in response if c.choices)
+    return response.choices[0].message.content
+'''
+
+# While recording, the "real DashScope" is a fake behind a loopback server; while replaying
+# nothing listens, so a request the cassette cannot answer fails loudly.
+REAL_DASHSCOPE = """
+import os
+import pytest
+from qwenobs.fake import FakeDashScope
+
+@pytest.fixture(scope="session", autouse=True)
+def real_dashscope(pytestconfig):
+    if (pytestconfig.getoption("qwen_record_mode") or "none") == "none":
+        os.environ["APP_BASE_URL"] = "http://127.0.0.1:9/compatible-mode/v1"
+        yield None
+        del os.environ["APP_BASE_URL"]
+        return
+    fake = FakeDashScope()
+    fake.route(last_message="stream").reply("streamed answer from the service", repeat=True)
+    fake.reply("answer from the service", repeat=True)
+    with fake.serve() as server:
+        os.environ["APP_BASE_URL"] = server.base_url
+        yield fake
+    del os.environ["APP_BASE_URL"]
+"""
+
+
+@dataclass
+class Suite:
+    pytester: pytest.Pytester
+
+    @property
+    def path(self) -> Path:
+        return self.pytester.path
+
+    def test(self, source: str, name: str = "test_app") -> Path:
+        return self.pytester.makepyfile(**{name: textwrap.dedent(source)})
+
+    def run(self, *args: str) -> pytest.RunResult:
+        return self.pytester.runpytest_inprocess(
+            "-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args
+        )
+
+    def cassettes(self) -> list[Path]:
+        return sorted(self.path.rglob("*.yaml"))
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Iterator[Suite]:
+    monkeypatch.delenv("APP_BASE_URL", raising=False)
+    monkeypatch.delenv("APP_KEY", raising=False)
+    pytester.makefile(".ini", pytest=INI)
+    pytester.makepyfile(app=APP)
+    pytester.makeconftest(REAL_DASHSCOPE)
+    pytester.syspathinsert()
+    yield Suite(pytester)
+    leaked = [p for p in pytester.path.rglob("*.yaml") if APP_KEY in p.read_text("utf-8")]
+    assert not leaked, f"the API key reached a cassette: {leaked}"
