@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,7 +60,13 @@ class Telemetry:
         if key in self._logged:
             return
         self._logged.add(key)
-        log.warning("qwenobs: internal error while %s; the call is unaffected", where, exc_info=exc)
+        # The traceback goes in as text: a record holding live frames would keep the user's
+        # stream (and its span) alive for as long as a handler keeps the record.
+        log.warning(
+            "qwenobs: internal error while %s; the call is unaffected\n%s",
+            where,
+            "".join(traceback.format_exception(exc)).rstrip(),
+        )
 
     # --- plan -------------------------------------------------------------------------------
 
