@@ -61,7 +61,7 @@ class Recording:
         lines = [
             f"qwen_cassette: {len(self.unmatched)} request(s) have no recorded response "
             f"(record mode {self.record_mode!r})",
-            f"  cassette: {self.path}"
+            f"  cassette: {_shown(self.path)}"
             + ("" if self.path.exists() else " (does not exist yet)")
             + (f", {len(self.cassette)} recorded interaction(s)" if self.cassette else ""),
         ]
@@ -72,6 +72,13 @@ class Recording:
             "(new_episodes keeps what is recorded and adds new requests; rewrite starts over)",
         ]
         return "\n".join(lines)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def describe_request(request: Any) -> str:

@@ -60,16 +60,20 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     except pytest.skip.Exception:
         raise
     except BaseException:
-        _run_checks(checks, failed=True)
+        message = _failed_checks(checks, failed=True)
+        if message:
+            # The plugin's message says what happened and what to do; the SDK's wrapped
+            # transport error underneath only repeats it less clearly.
+            raise pytest.fail.Exception(message, pytrace=False) from None
         raise
-    _run_checks(checks, failed=False)
+    message = _failed_checks(checks, failed=False)
+    if message:
+        pytest.fail(message, pytrace=False)
     return result
 
 
-def _run_checks(checks: list[Callable[[bool], str | None]], *, failed: bool) -> None:
-    messages = [m for check in checks if (m := check(failed))]
-    if messages:
-        pytest.fail("\n\n".join(messages), pytrace=False)
+def _failed_checks(checks: list[Callable[[bool], str | None]], *, failed: bool) -> str | None:
+    return "\n\n".join(m for check in checks if (m := check(failed))) or None
 
 
 def _add_check(request: pytest.FixtureRequest, check: Callable[[bool], str | None]) -> None:

@@ -6,12 +6,15 @@ Every cassette any plugin test writes is grepped for the app's API key after the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import openai
 import pytest
 
 from qwenobs import count_tokens
@@ -31,6 +34,24 @@ for _module in (
 ):
     importlib.import_module(_module)
 count_tokens("load the Qwen vocabulary")
+
+
+def _touch_the_network_stack() -> None:
+    # httpx2 imports its connection stack (httpcore2, h11, anyio backends) on the first request;
+    # imported inside an inner run, it would be dropped and re-imported with new exception
+    # classes that the still-loaded httpx2 no longer recognises.
+    dead = "http://127.0.0.1:9/v1"
+    with contextlib.suppress(openai.APIConnectionError):
+        openai.OpenAI(api_key="x", base_url=dead, max_retries=0).models.list()
+
+    async def once() -> None:
+        with contextlib.suppress(openai.APIConnectionError):
+            await openai.AsyncOpenAI(api_key="x", base_url=dead, max_retries=0).models.list()
+
+    asyncio.run(once())
+
+
+_touch_the_network_stack()
 
 pytest_plugins = ["pytester"]
 
@@ -56,13 +77,14 @@ def client(**options):
     )
 
 def ask(question, stream=False, model="qwen-plus", **extra):
-    response = client().chat.completions.create(
-        model=model, messages=[{{"role": "user", "content": question}}], max_tokens=64,
-        stream=stream, **extra,
-    )
-    if stream:
-        return "".join(c.choices[0].delta.content or "" for c in response if c.choices)
-    return response.choices[0].message.content
+    with client() as llm:
+        response = llm.chat.completions.create(
+            model=model, messages=[{{"role": "user", "content": question}}], max_tokens=64,
+            stream=stream, **extra,
+        )
+        if stream:
+            return "".join(c.choices[0].delta.content or "" for c in response if c.choices)
+        return response.choices[0].message.content
 '''
 
 # While recording, the "real DashScope" is a fake behind a loopback server; while replaying
@@ -74,7 +96,8 @@ from qwenobs.fake import FakeDashScope
 
 @pytest.fixture(scope="session", autouse=True)
 def real_dashscope(pytestconfig):
-    if (pytestconfig.getoption("qwen_record_mode") or "none") == "none":
+    mode = pytestconfig.getoption("qwen_record_mode") or pytestconfig.getini("qwen_record_mode")
+    if mode == "none":
         os.environ["APP_BASE_URL"] = "http://127.0.0.1:9/compatible-mode/v1"
         yield None
         del os.environ["APP_BASE_URL"]
