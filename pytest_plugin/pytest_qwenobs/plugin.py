@@ -165,8 +165,13 @@ def qwen_server(
     fake, settings = _new_fake(request, qwen_fake_config)
     qwen = QwenServer(server, board, fake)
     if not settings.allow_unused:
-        played = lambda: [f"play: a recorded response ({n})" for n in range(qwen.pending_played)]  # noqa: E731
-        _add_check(request, _check_unused("qwen_server", lambda: unused_answers(fake) + played()))
+
+        def pending() -> list[str]:
+            left = qwen.pending_played
+            played = [f"play: {left} recorded response(s) never served"] if left else []
+            return unused_answers(fake) + played
+
+        _add_check(request, _check_unused("qwen_server", pending))
     board.plug(fake)
     try:
         yield qwen

@@ -53,7 +53,19 @@ def _touch_the_network_stack() -> None:
 
 _touch_the_network_stack()
 
-pytest_plugins = ["pytester"]
+
+@pytest.fixture
+def pytester(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> pytest.Pytester:
+    # A conftest below the root may not set pytest_plugins = ["pytester"], so `pytest tests`
+    # would refuse it; build the fixture here, with the one option pytester reads.
+    if not request.config.pluginmanager.has_plugin("pytester"):
+        monkeypatch.setattr(request.config.option, "--runpytest", "inprocess", raising=False)
+    return pytest.Pytester(request, tmp_path_factory, monkeypatch, _ispytest=True)
+
 
 APP_KEY = "sk-qwenobs-app-secret-7f3a9c"  # must never appear in a cassette
 

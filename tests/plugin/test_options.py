@@ -1,0 +1,95 @@
+"""Names, help and markers: everything prefixed ``qwen``, in one group; beside pytest-recording."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from pytest_qwenobs import plugin
+
+
+def test_help_has_one_qwenobs_group(suite):
+    result = suite.run("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "qwenobs: fake DashScope, cassettes, span assertions:",
+            "  --qwen-record-mode={none,once,new_episodes,all,rewrite}",
+            "*qwen_cassette record mode (default none: replay only, no*",
+            "  --qwen-scrub=NAME*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["  qwen_scrub (linelist):*", "  qwen_record_mode (string):*"])
+
+
+def test_markers_are_registered_with_one_line_each(suite):
+    result = suite.run("--markers")
+    result.stdout.fnmatch_lines(
+        [
+            "@pytest.mark.qwen_fake(allow_unused=False, hosts=(), **fake_options): *",
+            "@pytest.mark.qwen_cassette(path=None, *, scrub=()): *",
+            "@pytest.mark.qwen_spans(**instrument_options): *",
+        ]
+    )
+
+
+def test_every_public_name_is_prefixed_qwen(suite):
+    fixtures = [
+        name
+        for name, value in vars(plugin).items()
+        if type(value).__name__ == "FixtureFunctionDefinition" and not name.startswith("_")
+    ]
+    assert sorted(fixtures) == [
+        "qwen_cassette",
+        "qwen_cassette_config",
+        "qwen_fake",
+        "qwen_fake_config",
+        "qwen_server",
+        "qwen_spans",
+    ]
+    hooks = [
+        n for n, f in vars(plugin).items() if n.startswith("pytest_") and inspect.isfunction(f)
+    ]
+    assert all(
+        n.startswith("pytest_qwen_")
+        for n in vars(__import__("pytest_qwenobs.hooks").hooks)
+        if n.startswith("pytest_")
+    ), hooks
+    result = suite.run("--fixtures")
+    result.stdout.fnmatch_lines(["qwen_fake -- *", "qwen_server -- *", "qwen_spans -- *"])
+
+
+def test_quiet_in_a_suite_that_does_not_use_it(suite):
+    suite.test("def test_plain():\n    assert True\n")
+    result = suite.run("-rA")
+    result.assert_outcomes(passed=1)
+    assert "qwen" not in result.stdout.str().replace("qwenobs-0.1.0", "")
+
+
+def test_works_beside_pytest_recording(suite):
+    pytest.importorskip("pytest_recording")
+    suite.test(
+        """
+        import httpx2, pytest
+        import app
+
+        def echo(request):
+            return httpx2.Response(200, json={"echo": request.url.path})
+
+        @pytest.fixture
+        def vcr_config():
+            return {"filter_headers": ["authorization"]}
+
+        @pytest.mark.vcr
+        def test_recording_plugin():
+            with httpx2.Client(transport=httpx2.MockTransport(echo)) as client:
+                assert client.get("http://service.test/ping").json() == {"echo": "/ping"}
+
+        @pytest.mark.qwen_cassette
+        def test_qwen_plugin():
+            assert app.ask("What is DashScope?") == "answer from the service"
+        """
+    )
+    suite.run("--record-mode=once", "--qwen-record-mode=once").assert_outcomes(passed=2)
+    names = sorted(p.name for p in suite.cassettes())
+    assert names == ["test_qwen_plugin.yaml", "test_recording_plugin.yaml"]
+    suite.run("--record-mode=none").assert_outcomes(passed=2)
