@@ -1,0 +1,58 @@
+"""The scrubber on its own: response cookies, echoed keys, user names, binary bodies."""
+
+from __future__ import annotations
+
+import json
+
+from pytest_qwenobs.scrub import SCRUBBED, Scrubber
+from vcr.request import Request
+
+
+def test_request_then_response_of_one_interaction():
+    scrubber = Scrubber(["x-tenant"])
+    request = Request(
+        "POST",
+        "https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions?api_key=q1&a=b",
+        b'{"model": "qwen-plus", "x-tenant": "acme"}',
+        {
+            "Authorization": "Bearer sk-live-abcdef",
+            "X-Stainless-OS": "Linux",
+            "User-Agent": "OpenAI/Python 3.57.0",
+            "Content-Type": "application/json",
+            "Content-Length": "42",
+        },
+    )
+    request = scrubber.request(request)
+    assert request.headers["Authorization"] == SCRUBBED
+    assert "X-Stainless-OS" not in request.headers and "User-Agent" not in request.headers
+    assert request.query == [("a", "b"), ("api_key", SCRUBBED)]
+    assert json.loads(request.body) == {"model": "qwen-plus", "x-tenant": SCRUBBED}
+    assert request.headers["Content-Length"] == str(len(request.body))
+
+    body = json.dumps({"echo": "sk-live-abcdef", "access_token": "t0k3n"}).encode()
+    response = scrubber.response(
+        {
+            "status": {"code": 200, "message": "OK"},
+            "headers": {
+                "Set-Cookie": ["sid=1", "acw_tc=2"],
+                "Content-Type": ["application/json"],
+                "Content-Length": [str(len(body))],
+            },
+            "body": {"string": body},
+        }
+    )
+    assert response["headers"]["Set-Cookie"] == [SCRUBBED, SCRUBBED]
+    text = response["body"]["string"].decode()
+    assert "sk-live-abcdef" not in text and "t0k3n" not in text
+    assert text.startswith('{\n  "echo": "<scrubbed>"')
+    assert response["headers"]["Content-Length"] == [str(len(response["body"]["string"]))]
+
+
+def test_binary_and_sse_bodies_are_left_as_they_are():
+    scrubber = Scrubber()
+    binary = b"\x89PNG\r\n\x1a\n\xff"
+    response = {"headers": {}, "body": {"string": binary}}
+    assert scrubber.response(response)["body"]["string"] == binary
+    sse = b'data: {"a":1}\n\ndata: [DONE]\n\n'
+    response = {"headers": {"content-type": ["text/event-stream"]}, "body": {"string": sse}}
+    assert scrubber.response(response)["body"]["string"] == sse
