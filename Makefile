@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+PHOENIX := .venv-phoenix
+PHOENIX_VERSION := 20.26.1
+COMPAT := 1 2  # openai majors tested beside the 3.x in .venv
+
+.PHONY: demo test quick-test lint format bench compat phoenix clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +19,37 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/qwenobs demo
 
-test: $(STAMP)
+# The whole suite: lint, every test on openai 3.x (Phoenix end-to-end included), then the
+# instrumentation, fake and plugin suites on openai 1.x and 2.x.
+test: $(STAMP) $(PHOENIX)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	QWENOBS_PHOENIX=$(PHOENIX)/bin/phoenix $(BIN)/python -m pytest
+	$(MAKE) compat
+
+# A quick local run: no Phoenix, no other openai versions.
+quick-test: $(STAMP)
+	$(BIN)/python -m pytest -m "not phoenix"
+
+compat: $(foreach v,$(COMPAT),.venv-openai$(v)/.installed)
+	for v in $(COMPAT); do \
+		echo "== openai $$v.x"; \
+		.venv-openai$$v/bin/python -m pytest -m "not phoenix" -p no:cacheprovider -q \
+			tests/instrumentation tests/fake tests/plugin tests/stress tests/examples tests/test_demo.py || exit 1; \
+	done
+
+.venv-openai%/.installed: pyproject.toml
+	test -x .venv-openai$*/bin/python || $(PYTHON) -m venv .venv-openai$*
+	.venv-openai$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-openai$*/bin/python -m pip install --quiet -e '.[dev]' 'openai>=$*,<$(word $*,2 3)'
+	touch $@
+
+phoenix: $(PHOENIX)/.installed
+
+$(PHOENIX)/.installed:
+	test -x $(PHOENIX)/bin/python || $(PYTHON) -m venv $(PHOENIX)
+	$(PHOENIX)/bin/python -m pip install --quiet 'arize-phoenix==$(PHOENIX_VERSION)'
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_fake.py
 	$(BIN)/python benchmarks/bench_instrument.py
+	$(BIN)/python benchmarks/bench_plugin.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-openai* $(PHOENIX) .pytest_cache .ruff_cache .hypothesis

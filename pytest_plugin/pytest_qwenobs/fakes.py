@@ -44,10 +44,9 @@ def unused_answers(fake: FakeDashScope) -> list[str]:
     lines = []
     for route in (*fake.script.routes, fake.script.default):
         where = "fake" if route is fake.script.default else _route_name(route)
-        # Route keeps its queue private; this is the one place the plugin reads it.
-        for entry in getattr(route, "_queue", ()):
-            if not entry.repeat:
-                lines.append(f"{where}: {describe_answer(entry.answer)}")
+        for answer, repeat in route.queued:
+            if not repeat:
+                lines.append(f"{where}: {describe_answer(answer)}")
     return lines
 
 

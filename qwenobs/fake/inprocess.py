@@ -198,18 +198,23 @@ class _BridgeMocker(Mocker):
         return importlib.util.find_spec(cls.library) is not None
 
 
-class Httpx2Mocker(_BridgeMocker):
-    name = "qwenobs-httpx2"
-    library = "httpx2"
-    targets: ClassVar[list[str]] = ["httpx2._client.Client", "httpx2._client.AsyncClient"]
-    target_methods: ClassVar[list[str]] = ["_transport_for_url"]
+def _mocker(name: str, library: str) -> type[_BridgeMocker]:
+    """The bridge mocker for one HTTP library. respx registers mockers by unique name when the
+    class is created, so a re-import (importlib.reload, pytester's in-process runs) reuses it."""
+    registered = Mocker.registry.get(name)
+    if registered is not None:
+        return registered
+    attrs = {
+        "name": name,
+        "library": library,
+        "targets": [f"{library}._client.Client", f"{library}._client.AsyncClient"],
+        "target_methods": ["_transport_for_url"],
+    }
+    return type(f"{library.capitalize()}Mocker", (_BridgeMocker,), attrs)
 
 
-class HttpxMocker(_BridgeMocker):
-    name = "qwenobs-httpx"
-    library = "httpx"
-    targets: ClassVar[list[str]] = ["httpx._client.Client", "httpx._client.AsyncClient"]
-    target_methods: ClassVar[list[str]] = ["_transport_for_url"]
+Httpx2Mocker = _mocker("qwenobs-httpx2", "httpx2")
+HttpxMocker = _mocker("qwenobs-httpx", "httpx")
 
 
 @contextmanager

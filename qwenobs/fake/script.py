@@ -108,6 +108,11 @@ class Route:
         """Queued answers left (a repeating answer counts once)."""
         return len(self._queue)
 
+    @property
+    def queued(self) -> tuple[tuple[Answer, bool], ...]:
+        """The queued answers, in order, each with whether it repeats."""
+        return tuple((entry.answer, entry.repeat) for entry in self._queue)
+
     def reply(
         self,
         content: str | None = None,

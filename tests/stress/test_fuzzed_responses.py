@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx2
 import openai
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from qwenobs.sdk import http  # httpx2 under openai 3.x, httpx under 1.x and 2.x
 
 ODD = st.one_of(
     st.none(),
@@ -133,15 +134,15 @@ class Wire:
         self.body = b""
         self.headers: dict[str, str] = {}
 
-        def handler(request: httpx2.Request) -> httpx2.Response:
-            return httpx2.Response(200, headers=self.headers, content=self.body)
+        def handler(request: http.Request) -> http.Response:
+            return http.Response(200, headers=self.headers, content=self.body)
 
         def client(base_url: str) -> openai.OpenAI:
             return openai.OpenAI(
                 api_key="sk-test",
                 base_url=base_url,
                 max_retries=0,
-                http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+                http_client=http.Client(transport=http.MockTransport(handler)),
             )
 
         self.traced = client("https://dashscope.aliyuncs.com/compatible-mode/v1")

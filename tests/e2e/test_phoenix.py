@@ -1,0 +1,138 @@
+"""End to end against a real tracing backend: Arize Phoenix on loopback, spans over OTLP/HTTP,
+read back through Phoenix's own REST API.
+
+Phoenix lives in its own virtualenv (`make phoenix` builds .venv-phoenix; `make test` does it
+first). A quick local run skips it with `-m "not phoenix"`; under CI=true a missing Phoenix fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+
+import qwenobs
+from qwenobs import demo
+from qwenobs.fake import FakeDashScope
+
+pytestmark = pytest.mark.phoenix
+
+ROOT = Path(__file__).parents[2]
+
+
+def _phoenix_binary() -> str | None:
+    configured = os.environ.get("QWENOBS_PHOENIX")
+    candidates = [configured] if configured else [str(ROOT / ".venv-phoenix" / "bin" / "phoenix")]
+    found = [c for c in candidates if c and Path(c).exists()]
+    return found[0] if found else shutil.which("phoenix")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def phoenix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    binary = _phoenix_binary()
+    if binary is None:
+        message = "Phoenix is not installed: run `make phoenix` (CI does it through `make test`)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PHOENIX_WORKING_DIR": str(tmp_path_factory.mktemp("phoenix")),
+        "PHOENIX_HOST": "127.0.0.1",
+        "PHOENIX_PORT": str(port),
+        "PHOENIX_GRPC_PORT": str(_free_port()),
+    }
+    log = tmp_path_factory.mktemp("phoenix-log") / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([binary, "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                _get(f"{base}/v1/projects")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"Phoenix did not start:\n{log.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def test_an_agent_run_arrives_in_phoenix_with_attributes_and_links(phoenix):
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "qwenobs-e2e"}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{phoenix}/v1/traces"))
+    )
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=provider)
+    fake = FakeDashScope()
+    demo.script(fake)
+    try:
+        with fake.intercept():
+            client = openai.OpenAI(api_key="sk-e2e", base_url=demo.BASE_URL)
+            assert "umbrella" in demo.agent(client, "Umbrella for Shanghai or Hangzhou?")
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+
+    deadline = time.monotonic() + 30
+    while True:
+        spans = _get(f"{phoenix}/v1/projects/default/spans?limit=100")["data"]
+        if len(spans) >= 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+
+    (agent,) = [s for s in spans if s["name"] == "invoke_agent travel-weather"]
+    chats = sorted(
+        (s for s in spans if s["name"] == "chat qwen-plus"), key=lambda s: s["start_time"]
+    )
+    tools = [s for s in spans if s["name"] == "execute_tool get_weather"]
+    assert len(chats) == 2 and len(tools) == 2
+    agent_id = agent["context"]["span_id"]
+    assert all(s["parent_id"] == agent_id for s in [*chats, *tools])
+    assert agent["attributes"]["dashscope.agent.rounds"] == 1
+    assert agent["attributes"]["dashscope.agent.tool_calls"] == 2
+    first, second = (c["attributes"] for c in chats)
+    assert first["dashscope.response.tool_calls"] == 2 and first[
+        "gen_ai.response.finish_reasons"
+    ] == ["tool_calls"]
+    assert second["dashscope.tool.rounds"] == 1
+    assert second["gen_ai.usage.input_tokens"] > 0 and second["gen_ai.usage.output_tokens"] > 0
+    assert (
+        second["gen_ai.usage.cache_read.input_tokens"] >= 256
+    )  # the long system prompt was cached
+    tool_ids = {t["attributes"]["gen_ai.tool.call.id"] for t in tools}
+    assert len(tool_ids) == 2 and all(i.startswith("call_") for i in tool_ids)
