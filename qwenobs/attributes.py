@@ -15,7 +15,8 @@ from . import semconv as sc
 
 
 def get(obj: Any, key: str) -> Any:
-    if isinstance(obj, Mapping):
+    # Decoded JSON is dicts, SDK responses are pydantic objects: no slower Mapping ABC check.
+    if isinstance(obj, dict):
         return obj.get(key)
     return getattr(obj, key, None)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import wrapt
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -195,10 +196,9 @@ class TracedCall:
         self.agent: Any = None  # the running qwenobs.agent, if any
         self.ended = False
 
-    def activated(self) -> Any:
-        return trace.use_span(
-            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        )
+    def activate(self) -> object:
+        """Make the span current for the SDK call, so spans of the HTTP layer nest under it."""
+        return otel_context.attach(trace.set_span_in_context(self.span))
 
     # --- call ------------------------------------------------------------------------------
 
@@ -322,24 +322,22 @@ class TracedCall:
         duration = time.perf_counter() - self.started
         if attrs:
             span.set_attributes(attrs)
-        common = {
-            sc.OPERATION: "chat",
-            sc.PROVIDER: sc.PROVIDER_NAME,
-            sc.REQUEST_MODEL: self.attrs[sc.REQUEST_MODEL],
-            sc.SERVER_ADDRESS: self.attrs[sc.SERVER_ADDRESS],
-            sc.SERVER_PORT: self.attrs[sc.SERVER_PORT],
-        }
-        model = attrs.get(sc.RESPONSE_MODEL)
-        if model is not None:
-            common[sc.RESPONSE_MODEL] = model
+        error_type = None
         if error is not None:
             error_type = type(error).__qualname__
-            common[sc.ERROR_TYPE] = error_type
             span.set_attribute(sc.ERROR_TYPE, error_type)
             span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, str(error)[:500]))
         span.end()
-        self.telemetry.instruments.record(attrs, common, duration, ttfc)
+        model = attrs.get(sc.RESPONSE_MODEL)
+        key = (
+            self.attrs[sc.REQUEST_MODEL],
+            model if isinstance(model, str) else None,
+            self.attrs[sc.SERVER_ADDRESS],
+            self.attrs[sc.SERVER_PORT],
+            error_type,
+        )
+        self.telemetry.instruments.record(attrs, key, duration, ttfc)
 
     def _end_quietly(self) -> None:
         if not self.ended:
@@ -405,12 +403,14 @@ def sync_wrapper(telemetry: Telemetry) -> Any:
             return wrapped(*args, **kwargs)
         if call.blocked is not None:
             raise call.block()
+        token = call.activate()
         try:
-            with call.activated():
-                result = wrapped(*args, **kwargs)
+            result = wrapped(*args, **kwargs)
         except BaseException as exc:  # recorded on the span, then passed through unchanged
             call.fail(exc)
             raise
+        finally:
+            otel_context.detach(token)
         return call.observe(result)
 
     return traced_request
@@ -420,12 +420,14 @@ def async_wrapper(telemetry: Telemetry) -> Any:
     async def traced(call: TracedCall, wrapped: Any, args: tuple, kwargs: dict) -> Any:
         if call.blocked is not None:
             raise call.block()
+        token = call.activate()
         try:
-            with call.activated():
-                result = await wrapped(*args, **kwargs)
+            result = await wrapped(*args, **kwargs)
         except BaseException as exc:  # recorded on the span, then passed through unchanged
             call.fail(exc)
             raise
+        finally:
+            otel_context.detach(token)
         return call.observe(result)
 
     def traced_request(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:

@@ -49,39 +49,46 @@ class StreamState:
         self.messages: dict[int, dict] = {}
 
     def add(self, chunk: Any) -> bool:
-        """Take one chunk; True when it is a usage-only chunk (no choices, usage set)."""
+        """Take one chunk (an SDK chunk object); True when it is a usage-only chunk.
+
+        Runs once per chunk, so it reads attributes directly; the proxy treats any error here as
+        an internal one (logged once, the chunk still reaches the user).
+        """
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
-            self.response_id = get(chunk, "id")
-            self.model = get(chunk, "model")
-        usage = get(chunk, "usage")
+            self.response_id = getattr(chunk, "id", None)
+            self.model = getattr(chunk, "model", None)
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        choices = get(chunk, "choices")
+        choices = getattr(chunk, "choices", None)
         if not choices:
             return usage is not None
         for choice in choices:
-            delta = get(choice, "delta")
+            delta = getattr(choice, "delta", None)
             if delta is None:
                 continue
-            content = get(delta, "content")
+            content = getattr(delta, "content", None)
             if content and self.first_content_at is None:
                 self.first_content_at = time.perf_counter()
-            reasoning = _reasoning(delta)
+            # reasoning_content is not a declared SDK field: it lives in pydantic's extras.
+            extra = getattr(delta, "__pydantic_extra__", None)
+            reasoning = extra.get("reasoning_content") if extra else None
             if reasoning:
                 self.reasoning_chars += len(reasoning)
-            calls = get(delta, "tool_calls")
+            calls = getattr(delta, "tool_calls", None)
             if calls:
                 for call in calls:
-                    call_id = get(call, "id")
+                    call_id = getattr(call, "id", None)
                     if call_id:  # continuations carry "id": ""
                         self.tool_calls += 1
-                        self.tool_call_names.append((call_id, get(get(call, "function"), "name")))
-            reason = get(choice, "finish_reason")
+                        name = getattr(getattr(call, "function", None), "name", None)
+                        self.tool_call_names.append((call_id, name))
+            reason = getattr(choice, "finish_reason", None)
             if reason:
-                self.saw_finish[get(choice, "index") or 0] = reason
+                self.saw_finish[getattr(choice, "index", None) or 0] = reason
             if self.capture:
-                self._keep(get(choice, "index") or 0, content, reasoning, calls)
+                self._keep(getattr(choice, "index", None) or 0, content, reasoning, calls)
         return False
 
     def _keep(self, index: int, content: Any, reasoning: Any, calls: Any) -> None:
@@ -123,14 +130,6 @@ class StreamState:
         return out
 
 
-def _reasoning(delta: Any) -> Any:
-    # reasoning_content is not a declared SDK field: it lives in pydantic's extras.
-    extra = getattr(delta, "__pydantic_extra__", None)
-    if extra is not None:
-        return extra.get("reasoning_content")
-    return get(delta, "reasoning_content")
-
-
 def _usage_only(chunk: Any) -> bool:
     try:
         return not chunk.choices and chunk.usage is not None
@@ -153,18 +152,18 @@ class _TracedStreamBase(wrapt.ObjectProxy):
         super().__init__(stream)
         self._self_owner = owner
         self._self_state = state
+        self._self_add = state.add  # bound once: this runs for every chunk
         self._self_hide_usage = hide_usage  # qwenobs asked for the usage chunk; the user did not
         self._self_ended = False
 
     def _self_take(self, chunk: Any) -> bool:
         """Observe a chunk; True when the user must not see it."""
         try:
-            usage_only = self._self_state.add(chunk)
+            return self._self_add(chunk) and self._self_hide_usage
         except Exception as exc:
             self._self_owner.stream_chunk_failed(exc)
             # Still hide the chunk qwenobs asked for: the user must see what they asked for.
-            usage_only = _usage_only(chunk)
-        return usage_only and self._self_hide_usage
+            return _usage_only(chunk) and self._self_hide_usage
 
     def _self_end(self, how: str, error: BaseException | None = None) -> None:
         if self._self_ended:

@@ -1,8 +1,9 @@
-"""What the rules need from a ``tools`` list, computed once per list.
+"""What the rules need from a ``tools`` list, computed once per set of tools.
 
-Applications pass the same module-level ``tools`` list on every call, so the summary is memoised by
-identity; the entry keeps the list alive (so the id cannot be reused) and is recomputed when the
-list's length changes.
+Applications pass the same tools on every call, but the SDK copies them into each request body, so
+identity cannot find them again. The summary is memoised by the tool names in order, which is cheap
+to read; a tool whose schema changes under the same name keeps its first summary until the memo
+is cleared (it holds at most 64 entries).
 """
 
 from __future__ import annotations
@@ -22,18 +23,23 @@ class ToolSet:
     json_bytes: int  # ASCII-escaped JSON length: an upper bound on the UTF-8 bytes
 
 
-_memo: dict[int, tuple[Any, int, ToolSet]] = {}
+_memo: dict[tuple[Any, ...], ToolSet] = {}
 
 
 def toolset(tools: list[Any] | tuple[Any, ...]) -> ToolSet:
-    hit = _memo.get(id(tools))
-    if hit is not None and hit[0] is tools and hit[1] == len(tools):
-        return hit[2]
-    summary = _summarise(tools)
-    if len(_memo) >= _MEMO_SIZE:
-        _memo.clear()
-    _memo[id(tools)] = (tools, len(tools), summary)
+    key = tuple(_name(tool) for tool in tools)
+    summary = _memo.get(key)
+    if summary is None:
+        summary = _summarise(tools)
+        if len(_memo) >= _MEMO_SIZE:
+            _memo.clear()
+        _memo[key] = summary
     return summary
+
+
+def _name(tool: Any) -> Any:
+    name = _get(_get(tool, "function"), "name")
+    return name if isinstance(name, str) else None
 
 
 def _summarise(tools: Any) -> ToolSet:
