@@ -69,7 +69,8 @@ def test_works_beside_pytest_recording(suite):
     pytest.importorskip("pytest_recording")
     suite.test(
         """
-        import httpx2, pytest
+        import pytest
+        from qwenobs.sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
         import app
 
         def echo(request):
