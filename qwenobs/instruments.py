@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.metrics import Counter, Histogram, Meter
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from . import semconv as sc
+
+
+class RunningTotals:
+    """Monotonic sums per attribute set, reported by an asynchronous counter at collection time.
+
+    Adding to a dict costs a fraction of a synchronous counter's per-call work in the SDK, and
+    an observable counter reporting cumulative totals is the same Sum metric to every backend.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sums: dict[tuple, int] = {}
+
+    def add(self, value: int, key: tuple) -> None:
+        with self._lock:
+            self._sums[key] = self._sums.get(key, 0) + value
+
+    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            sums = list(self._sums.items())
+        return [Observation(total, _metric_attributes(key)[0]) for key, total in sums]
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +39,8 @@ class Instruments:
     duration: Histogram
     tokens: Histogram
     time_to_first_chunk: Histogram
-    cache_read: Counter
-    reasoning: Counter
+    cache_read: RunningTotals
+    reasoning: RunningTotals
 
     @classmethod
     def create(cls, meter: Meter) -> Instruments:
@@ -32,6 +55,13 @@ class Instruments:
             except TypeError:  # opentelemetry-api older than 1.23 has no bucket advice
                 return meter.create_histogram(name, unit=unit, description=description)
 
+        def counter(name: str, description: str) -> RunningTotals:
+            totals = RunningTotals()
+            meter.create_observable_counter(
+                name, callbacks=[totals.observe], unit="{token}", description=description
+            )
+            return totals
+
         return cls(
             duration=histogram(
                 sc.METRIC_DURATION, "s", "GenAI operation duration", sc.DURATION_BUCKETS
@@ -45,14 +75,10 @@ class Instruments:
                 "Time to the first chunk of a streamed response",
                 sc.DURATION_BUCKETS,
             ),
-            cache_read=meter.create_counter(
-                sc.METRIC_CACHE_READ,
-                unit="{token}",
-                description="Input tokens served from DashScope's prefix cache",
+            cache_read=counter(
+                sc.METRIC_CACHE_READ, "Input tokens served from DashScope's prefix cache"
             ),
-            reasoning=meter.create_counter(
-                sc.METRIC_REASONING, unit="{token}", description="Output tokens spent thinking"
-            ),
+            reasoning=counter(sc.METRIC_REASONING, "Output tokens spent thinking"),
         )
 
     def record(
@@ -72,10 +98,10 @@ class Instruments:
             self.tokens.record(output_tokens, as_output)
         cached = attrs.get(sc.USAGE_CACHE_READ)
         if cached:
-            self.cache_read.add(cached, common)
+            self.cache_read.add(cached, key)
         reasoning = attrs.get(sc.USAGE_REASONING)
         if reasoning:
-            self.reasoning.add(reasoning, common)
+            self.reasoning.add(reasoning, key)
 
 
 @functools.lru_cache(maxsize=1024)
