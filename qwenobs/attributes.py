@@ -12,13 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import semconv as sc
-
-
-def get(obj: Any, key: str) -> Any:
-    # Decoded JSON is dicts, SDK responses are pydantic objects: no slower Mapping ABC check.
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
+from .fields import field, jsonable, message_text
 
 
 def _int(value: Any) -> int | None:
@@ -78,13 +72,13 @@ def usage_attributes(usage: Any) -> dict:
         return {}
     attrs = {}
     for key, name in ((sc.USAGE_INPUT, "prompt_tokens"), (sc.USAGE_OUTPUT, "completion_tokens")):
-        value = _int(get(usage, name))
+        value = _int(field(usage, name))
         if value is not None:
             attrs[key] = value
-    cached = _int(get(get(usage, "prompt_tokens_details"), "cached_tokens"))
+    cached = _int(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
     if cached is not None:
         attrs[sc.USAGE_CACHE_READ] = cached
-    reasoning = _int(get(get(usage, "completion_tokens_details"), "reasoning_tokens"))
+    reasoning = _int(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
     if reasoning is not None:
         attrs[sc.USAGE_REASONING] = reasoning
     return attrs
@@ -93,23 +87,23 @@ def usage_attributes(usage: Any) -> dict:
 def response_attributes(completion: Any) -> dict:
     """Attributes of a non-streaming ``chat.completion``."""
     attrs: dict[str, Any] = {}
-    response_id, model = get(completion, "id"), get(completion, "model")
+    response_id, model = field(completion, "id"), field(completion, "model")
     if isinstance(response_id, str):
         attrs[sc.RESPONSE_ID] = response_id
     if isinstance(model, str):
         attrs[sc.RESPONSE_MODEL] = model
-    choices = get(completion, "choices")
+    choices = field(completion, "choices")
     if isinstance(choices, list):
         reasons, reasoning_chars, tool_calls = [], 0, 0
         for choice in choices:
-            reason = get(choice, "finish_reason")
+            reason = field(choice, "finish_reason")
             if isinstance(reason, str):
                 reasons.append(reason)
-            message = get(choice, "message")
-            reasoning = get(message, "reasoning_content")
+            message = field(choice, "message")
+            reasoning = field(message, "reasoning_content")
             if isinstance(reasoning, str):
                 reasoning_chars += len(reasoning)
-            calls = get(message, "tool_calls")
+            calls = field(message, "tool_calls")
             if isinstance(calls, list):
                 tool_calls += len(calls)
         if reasons:
@@ -117,49 +111,36 @@ def response_attributes(completion: Any) -> dict:
         if reasoning_chars:
             attrs[sc.REASONING_CHARS] = reasoning_chars
         attrs[sc.RESPONSE_TOOL_CALLS] = tool_calls
-    attrs.update(usage_attributes(get(completion, "usage")))
+    attrs.update(usage_attributes(field(completion, "usage")))
     return attrs
 
 
 # --- message content (opt-in), in the GenAI JSON schema -------------------------------------
 
 
-def _dump(obj: Any) -> Any:
-    dump = getattr(obj, "model_dump", None)
-    return dump(exclude_none=True) if callable(dump) else obj
-
-
-def _text(content: Any) -> str | None:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(t for p in content if isinstance(t := get(p, "text"), str))
-    return None
-
-
 def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
     parts: list[dict] = []
-    reasoning = get(message, "reasoning_content")
+    reasoning = field(message, "reasoning_content")
     if capture_reasoning and isinstance(reasoning, str) and reasoning:
         parts.append({"type": "reasoning", "content": reasoning})
-    text = _text(get(message, "content"))
-    if get(message, "role") == "tool":
+    text = message_text(field(message, "content"))
+    if field(message, "role") == "tool":
         parts.append(
-            {"type": "tool_call_response", "id": get(message, "tool_call_id"), "response": text}
+            {"type": "tool_call_response", "id": field(message, "tool_call_id"), "response": text}
         )
         return parts
     if text:
         parts.append({"type": "text", "content": text})
-    for call in get(message, "tool_calls") or ():
-        function = get(call, "function")
-        arguments = get(function, "arguments")
+    for call in field(message, "tool_calls") or ():
+        function = field(call, "function")
+        arguments = field(function, "arguments")
         with contextlib.suppress(ValueError):
             arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
         parts.append(
             {
                 "type": "tool_call",
-                "id": get(call, "id"),
-                "name": get(function, "name"),
+                "id": field(call, "id"),
+                "name": field(function, "name"),
                 "arguments": arguments,
             }
         )
@@ -172,23 +153,21 @@ def content_request_attributes(body: Mapping[str, Any]) -> dict:
     messages = body.get("messages")
     if isinstance(messages, list):
         system = [
-            {"type": "text", "content": _text(get(m, "content"))}
+            {"type": "text", "content": message_text(field(m, "content"))}
             for m in messages
-            if get(m, "role") == "system"
+            if field(m, "role") == "system"
         ]
         others = [
-            {"role": get(m, "role"), "parts": _parts(m, capture_reasoning=False)}
+            {"role": field(m, "role"), "parts": _parts(m, capture_reasoning=False)}
             for m in messages
-            if get(m, "role") != "system"
+            if field(m, "role") != "system"
         ]
         if system:
             attrs[sc.SYSTEM_INSTRUCTIONS] = json.dumps(system, ensure_ascii=False)
         attrs[sc.INPUT_MESSAGES] = json.dumps(others, ensure_ascii=False, default=str)
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
-        attrs[sc.TOOL_DEFINITIONS] = json.dumps(
-            [_dump(t) for t in tools], ensure_ascii=False, default=str
-        )
+        attrs[sc.TOOL_DEFINITIONS] = json.dumps(tools, ensure_ascii=False, default=jsonable)
     return attrs
 
 
@@ -202,7 +181,7 @@ def output_messages_attribute(messages: list[tuple[Any, Any]], capture_reasoning
 
 
 def completion_messages(completion: Any) -> list[tuple[Any, Any]]:
-    choices = get(completion, "choices")
+    choices = field(completion, "choices")
     if not isinstance(choices, list):
         return []
-    return [(get(c, "message"), get(c, "finish_reason")) for c in choices]
+    return [(field(c, "message"), field(c, "finish_reason")) for c in choices]

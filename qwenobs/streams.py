@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import wrapt
 
-from .attributes import get
+from .fields import field
 
 
 class StreamState:
@@ -101,12 +101,12 @@ class StreamState:
             message["reasoning_content"] += reasoning
         for call in calls or ():
             slot = message["calls"].setdefault(
-                get(call, "index") or 0, {"id": None, "name": "", "args": ""}
+                field(call, "index") or 0, {"id": None, "name": "", "args": ""}
             )
-            slot["id"] = slot["id"] or get(call, "id") or None
-            function = get(call, "function")
-            slot["name"] += get(function, "name") or ""
-            slot["args"] += get(function, "arguments") or ""
+            slot["id"] = slot["id"] or field(call, "id") or None
+            function = field(call, "function")
+            slot["name"] += field(function, "name") or ""
+            slot["args"] += field(function, "arguments") or ""
 
     def output_messages(self) -> list[tuple[dict, Any]]:
         out = []

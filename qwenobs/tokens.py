@@ -10,11 +10,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["count_tokens", "decode", "encode", "estimate_prompt_tokens", "message_text"]
+from .fields import field, jsonable, message_text
+
+__all__ = ["count_tokens", "decode", "encode", "estimate_prompt_tokens"]
 
 # Qwen's pre-tokenizer split (the same expression the Qwen models and dashscope use).
 _SPLIT = (
@@ -104,23 +106,6 @@ def _slices(text: str) -> Iterable[str]:
         start = end
 
 
-def _get(obj: Any, key: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def message_text(content: Any) -> str:
-    """The text of a message ``content``: a string, or the text parts of a list of typed parts."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(text for part in content if isinstance(text := _get(part, "text"), str))
-    return str(content)
-
-
 def estimate_prompt_tokens(messages: Iterable[Any], tools: Iterable[Any] | None = None) -> int:
     """Estimated prompt tokens of a chat request, with Qwen's chat-template overhead.
 
@@ -128,20 +113,15 @@ def estimate_prompt_tokens(messages: Iterable[Any], tools: Iterable[Any] | None 
     """
     total = _REPLY_PRIMER
     for message in messages:
-        total += _PER_MESSAGE + count_tokens(message_text(_get(message, "content")))
-        for call in _get(message, "tool_calls") or ():
-            function = _get(call, "function")
+        total += _PER_MESSAGE + count_tokens(message_text(field(message, "content")))
+        for call in field(message, "tool_calls") or ():
+            function = field(call, "function")
             total += _PER_TOOL_CALL + count_tokens(
-                f'{{"name": "{_get(function, "name")}", "arguments": {_get(function, "arguments")}}}'
+                f'{{"name": "{field(function, "name")}", "arguments": {field(function, "arguments")}}}'
             )
     tools = list(tools or ())
     if tools:
         total += _TOOLS_PREAMBLE + count_tokens(
-            "\n".join(json.dumps(_plain(t), ensure_ascii=False) for t in tools)
+            "\n".join(json.dumps(t, ensure_ascii=False, default=jsonable) for t in tools)
         )
     return total
-
-
-def _plain(obj: Any) -> Any:
-    dump = getattr(obj, "model_dump", None)
-    return dump() if callable(dump) else obj

@@ -11,10 +11,11 @@ Entries never expire (the real cache keeps a prefix for minutes; a test runs in 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
-from ..tokens import encode, message_text
+from ..fields import field, message_text
+from ..tokens import encode
 
 MIN_PREFIX = 256
 _IM_START, _IM_END = 151644, 151645
@@ -28,17 +29,13 @@ def prompt_ids(messages: Iterable[Any], tools: Iterable[Any] | None) -> tuple[in
     if tools:
         ids += encode(json.dumps(tools, ensure_ascii=False, sort_keys=True))
     for message in messages:
-        role = _get(message, "role")
+        role = field(message, "role")
         ids.append(_IM_START)
-        ids += encode(f"{role}\n{message_text(_get(message, 'content'))}")
-        for call in _get(message, "tool_calls") or ():
+        ids += encode(f"{role}\n{message_text(field(message, 'content'))}")
+        for call in field(message, "tool_calls") or ():
             ids += encode(json.dumps(call, ensure_ascii=False, sort_keys=True, default=str))
         ids.append(_IM_END)
     return tuple(ids)
-
-
-def _get(obj: Any, key: str) -> Any:
-    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
 
 
 def common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:

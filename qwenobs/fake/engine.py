@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import DEFAULT_CATALOG, Catalog
-from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens, message_text
+from ..fields import message_text
+from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens
 from ..validation import validate
 from . import errors, render, sse
 from .cache import PrefixCache, prompt_ids

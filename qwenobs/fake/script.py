@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..tokens import message_text
+from ..fields import message_text
 
 # A partial answer for failures that strike mid-stream when the script gives no text of its own.
 _CUT_OFF_TEXT = (

@@ -7,11 +7,12 @@ collected on the way.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ..fields import field, message_text
 from .findings import Finding, finding
 
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -27,7 +28,7 @@ _ORPHAN_FIX = (
 class Conversation:
     """What the rules need to know about the messages, gathered in one pass."""
 
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = dataclasses.field(default_factory=list)
     tool_rounds: int = 0  # assistant tool_calls fully answered by tool messages
     text_bytes_bound: int = 0  # an upper bound on the UTF-8 bytes of all text
     count: int = 0
@@ -35,31 +36,11 @@ class Conversation:
     mentions_json: bool = False
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            text = part.get("text") if isinstance(part, Mapping) else getattr(part, "text", None)
-            if isinstance(text, str):
-                parts.append(text)
-        return "".join(parts)
-    return "" if content is None else str(content)
-
-
 def _call_fields(call: Any) -> tuple[Any, str]:
     """(id, name + arguments text) of one tool call, dict or SDK object."""
-    if isinstance(call, Mapping):
-        function = call.get("function") or {}
-        call_id = call.get("id")
-    else:
-        function = getattr(call, "function", None)
-        call_id = getattr(call, "id", None)
-    if isinstance(function, Mapping):
-        name, args = function.get("name"), function.get("arguments")
-    else:
-        name, args = getattr(function, "name", None), getattr(function, "arguments", None)
+    function = field(call, "function")
+    call_id = field(call, "id")
+    name, args = field(function, "name"), field(function, "arguments")
     if type(call_id) is not str:
         call_id = None
     return call_id, f"{name or ''}{args if isinstance(args, str) else args or ''}"
@@ -101,12 +82,12 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             calls = m.get("tool_calls")
             call_id = m.get("tool_call_id") if role == "tool" else None
         else:
-            role = _attr(m, "role")
-            content = _attr(m, "content")
-            calls = _attr(m, "tool_calls")
-            call_id = _attr(m, "tool_call_id") if role == "tool" else None
+            role = field(m, "role")
+            content = field(m, "content")
+            calls = field(m, "tool_calls")
+            call_id = field(m, "tool_call_id") if role == "tool" else None
 
-        text = content if type(content) is str else _text(content)
+        text = content if type(content) is str else message_text(content)
         bound += _bytes_bound(text)
         if not json_seen and _JSON_WORD.search(text):
             json_seen = True
@@ -178,12 +159,6 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
     conv.text_bytes_bound = bound
     conv.mentions_json = json_seen
     return conv
-
-
-def _attr(message: Any, name: str) -> Any:
-    if isinstance(message, Mapping):
-        return message.get(name)
-    return getattr(message, name, None)
 
 
 def _close_round(conv: Conversation, pending: dict[Any, bool], opened_at: int) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalog import Catalog
+from ..fields import field
 from .conversation import Conversation
 from .findings import Finding, finding
 from .toolset import toolset
@@ -158,12 +159,6 @@ def check_ranges(params: Params, catalog: Catalog) -> list[Finding]:
     return out
 
 
-def _get(obj: Any, key: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
 def _short(value: Any) -> str:
     text = json.dumps(value) if isinstance(value, Mapping | str) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -186,7 +181,7 @@ def check_tools(params: Params) -> list[Finding]:
         return out
     summary = toolset(tools)
     if isinstance(choice, Mapping):
-        wanted = _get(_get(choice, "function"), "name")
+        wanted = field(field(choice, "function"), "name")
         if wanted not in summary.names:
             out.append(
                 finding(

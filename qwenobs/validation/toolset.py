@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..fields import field, jsonable
+
 _MEMO_SIZE = 64
 
 
@@ -38,36 +40,25 @@ def toolset(tools: list[Any] | tuple[Any, ...]) -> ToolSet:
 
 
 def _name(tool: Any) -> Any:
-    name = _get(_get(tool, "function"), "name")
+    name = field(field(tool, "function"), "name")
     return name if isinstance(name, str) else None
 
 
 def _summarise(tools: Any) -> ToolSet:
     names, nested = [], []
     for tool in tools:
-        function = _get(tool, "function")
-        name = _get(function, "name")
+        function = field(tool, "function")
+        name = field(function, "name")
         if isinstance(name, str):
             names.append(name)
-        prop = _nested_property(_get(function, "parameters"))
+        prop = _nested_property(field(function, "parameters"))
         if prop is not None:
             nested.append((name, prop))
-    return ToolSet(tuple(names), tuple(nested), len(json.dumps(tools, default=_plain)))
-
-
-def _get(obj: Any, key: str) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def _plain(obj: Any) -> Any:
-    dump = getattr(obj, "model_dump", None)
-    return dump() if callable(dump) else str(obj)
+    return ToolSet(tuple(names), tuple(nested), len(json.dumps(tools, default=jsonable)))
 
 
 def _nested_property(schema: Any) -> str | None:
-    props = _get(schema, "properties")
+    props = field(schema, "properties")
     if not isinstance(props, Mapping):
         return None
     for name, prop in props.items():
