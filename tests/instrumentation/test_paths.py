@@ -362,3 +362,19 @@ async def test_two_hundred_tasks_each_span_carries_its_own_request(fake, telemet
     assert len(spans) == 200
     by_tokens = {s.attributes["gen_ai.request.max_tokens"]: s for s in spans}
     assert [by_tokens[1000 + n].attributes["gen_ai.response.id"] for n in range(200)] == ids
+
+
+def test_the_stream_helper_ends_its_span_even_when_left_early(fake, telemetry):
+    fake.reply("hello there friend", chunk_size=2)
+    fake.reply("again", chunk_size=2)
+    client = fake.client()
+    with client.chat.completions.stream(model="qwen-plus", max_tokens=9, messages=[USER]) as stream:
+        assert "".join(e.delta for e in stream if e.type == "content.delta") == "hello there friend"
+    with client.chat.completions.stream(model="qwen-plus", max_tokens=9, messages=[USER]) as stream:
+        next(iter(stream))  # the helper closes the HTTP response itself, not our proxy
+    del stream
+    gc.collect()
+    assert [s.attributes["dashscope.stream.end"] for s in telemetry.spans()] == [
+        "exhausted",
+        "abandoned",
+    ]
