@@ -13,7 +13,7 @@ from wrapt import wrap_function_wrapper
 
 from . import sdk
 from .catalog import DEFAULT_CATALOG
-from .instruments import Instruments
+from .instruments import instruments_for
 from .patch import VALIDATE_MODES, Settings, Telemetry, async_wrapper, sync_wrapper
 
 _SCOPE = "qwenobs"
@@ -68,7 +68,7 @@ class QwenInstrumentor(BaseInstrumentor):
 
         tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
         meter = metrics.get_meter(_SCOPE, __version__, kwargs.get("meter_provider"))
-        telemetry = Telemetry(tracer, Instruments.create(meter), settings)
+        telemetry = Telemetry(tracer, instruments_for(meter), settings)
         self._telemetry = telemetry  # agent and tool spans use the same tracer
         wrap_function_wrapper(sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(sdk.AsyncAPIClient, "request", async_wrapper(telemetry))

@@ -1,107 +1,172 @@
-"""The OpenTelemetry metric instruments qwenobs records."""
+"""The OpenTelemetry metric instruments qwenobs records, and when it hands them to the SDK.
+
+The OpenTelemetry SDK spends tens of microseconds on each histogram measurement (attribute
+hashing, aggregation lookup, exemplar checks). Run in the middle of a user's call, that cost is
+the largest part of what instrumentation adds. So a finished call only queues its numbers; the
+queue is handed to the SDK when a metric reader collects (the observable counters' callback runs
+first in every collection), or inline once it holds ``FLUSH_AT`` calls, which bounds memory when
+nothing ever collects. Every measurement reaches the same data points in the same collection as
+if it were recorded at once; its exemplar keeps the call's span but takes the hand-over time.
+"""
 
 from __future__ import annotations
 
 import functools
 import threading
+import weakref
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
+from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpMeter, Observation
+from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from . import semconv as sc
 
+FLUSH_AT = 256
 
-class RunningTotals:
-    """Monotonic sums per attribute set, reported by an asynchronous counter at collection time.
-
-    Adding to a dict costs a fraction of a synchronous counter's per-call work in the SDK, and
-    an observable counter reporting cumulative totals is the same Sum metric to every backend.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sums: dict[tuple, int] = {}
-
-    def add(self, value: int, key: tuple) -> None:
-        with self._lock:
-            self._sums[key] = self._sums.get(key, 0) + value
-
-    def observe(self, options: CallbackOptions) -> Iterable[Observation]:
-        with self._lock:
-            sums = list(self._sums.items())
-        return [Observation(total, _metric_attributes(key)[0]) for key, total in sums]
+# (key, duration, time to first chunk, input, output, cache read, reasoning tokens, span context)
+_Pending = tuple[tuple, float, float | None, Any, Any, Any, Any, SpanContext | None]
 
 
-@dataclass(frozen=True, slots=True)
 class Instruments:
-    duration: Histogram
-    tokens: Histogram
-    time_to_first_chunk: Histogram
-    cache_read: RunningTotals
-    reasoning: RunningTotals
+    """The three GenAI histograms and two DashScope counters of one meter."""
 
-    @classmethod
-    def create(cls, meter: Meter) -> Instruments:
-        def histogram(name: str, unit: str, description: str, buckets: tuple) -> Histogram:
-            try:
-                return meter.create_histogram(
-                    name,
-                    unit=unit,
-                    description=description,
-                    explicit_bucket_boundaries_advisory=list(buckets),
-                )
-            except TypeError:  # opentelemetry-api older than 1.23 has no bucket advice
-                return meter.create_histogram(name, unit=unit, description=description)
-
-        def counter(name: str, description: str) -> RunningTotals:
-            totals = RunningTotals()
-            meter.create_observable_counter(
-                name, callbacks=[totals.observe], unit="{token}", description=description
-            )
-            return totals
-
-        return cls(
-            duration=histogram(
-                sc.METRIC_DURATION, "s", "GenAI operation duration", sc.DURATION_BUCKETS
-            ),
-            tokens=histogram(
-                sc.METRIC_TOKENS, "{token}", "Input and output tokens used", sc.TOKEN_BUCKETS
-            ),
-            time_to_first_chunk=histogram(
-                sc.METRIC_TTFC,
-                "s",
-                "Time to the first chunk of a streamed response",
-                sc.DURATION_BUCKETS,
-            ),
-            cache_read=counter(
-                sc.METRIC_CACHE_READ, "Input tokens served from DashScope's prefix cache"
-            ),
-            reasoning=counter(sc.METRIC_REASONING, "Output tokens spent thinking"),
+    def __init__(self, meter: Meter) -> None:
+        self.enabled = not isinstance(meter, NoOpMeter)
+        self._pending: deque[_Pending] = deque()
+        self._flush_lock = threading.Lock()  # one drain at a time keeps the counters' sums exact
+        self._cache_read: dict[tuple, int] = {}
+        self._reasoning: dict[tuple, int] = {}
+        self.duration = _histogram(
+            meter, sc.METRIC_DURATION, "s", "GenAI operation duration", sc.DURATION_BUCKETS
+        )
+        self.tokens = _histogram(
+            meter, sc.METRIC_TOKENS, "{token}", "Input and output tokens used", sc.TOKEN_BUCKETS
+        )
+        self.time_to_first_chunk = _histogram(
+            meter,
+            sc.METRIC_TTFC,
+            "s",
+            "Time to the first chunk of a streamed response",
+            sc.DURATION_BUCKETS,
+        )
+        # Observable counters over running totals: an addition to a dict per call, and the
+        # same cumulative Sum to every backend as a synchronous counter.
+        meter.create_observable_counter(
+            sc.METRIC_CACHE_READ,
+            callbacks=[functools.partial(self._observe, self._cache_read)],
+            unit="{token}",
+            description="Input tokens served from DashScope's prefix cache",
+        )
+        meter.create_observable_counter(
+            sc.METRIC_REASONING,
+            callbacks=[functools.partial(self._observe, self._reasoning)],
+            unit="{token}",
+            description="Output tokens spent thinking",
         )
 
     def record(
-        self, attrs: dict[str, Any], key: tuple, duration: float, ttfc: float | None
+        self,
+        key: tuple,
+        duration: float,
+        ttfc: float | None,
+        attrs: dict[str, Any],
+        span_context: SpanContext | None,
     ) -> None:
-        """Record one finished call. ``attrs`` are the span's attributes; ``key`` is
+        """Queue one finished call. ``attrs`` are the span's attributes; ``key`` is
         (request model, response model, server address, server port, error type)."""
+        if not self.enabled:
+            return
+        pending = self._pending
+        pending.append(
+            (
+                key,
+                duration,
+                ttfc,
+                attrs.get(sc.USAGE_INPUT),
+                attrs.get(sc.USAGE_OUTPUT),
+                attrs.get(sc.USAGE_CACHE_READ),
+                attrs.get(sc.USAGE_REASONING),
+                span_context,
+            )
+        )
+        if len(pending) >= FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand every queued call to the SDK's instruments."""
+        pending = self._pending
+        with self._flush_lock:
+            while pending:
+                try:
+                    item = pending.popleft()
+                except IndexError:  # another thread took the last one
+                    break
+                self._hand_over(*item)
+
+    def _hand_over(
+        self,
+        key: tuple,
+        duration: float,
+        ttfc: float | None,
+        input_tokens: Any,
+        output_tokens: Any,
+        cached: Any,
+        reasoning: Any,
+        span_context: SpanContext | None,
+    ) -> None:
         common, as_input, as_output = _metric_attributes(key)
-        self.duration.record(duration, common)
+        # The call's span, so exemplars point at it.
+        context = (
+            trace.set_span_in_context(NonRecordingSpan(span_context))
+            if span_context is not None
+            else None
+        )
+        self.duration.record(duration, common, context)
         if ttfc is not None:
-            self.time_to_first_chunk.record(ttfc, common)
-        input_tokens = attrs.get(sc.USAGE_INPUT)
+            self.time_to_first_chunk.record(ttfc, common, context)
         if input_tokens is not None:
-            self.tokens.record(input_tokens, as_input)
-        output_tokens = attrs.get(sc.USAGE_OUTPUT)
+            self.tokens.record(input_tokens, as_input, context)
         if output_tokens is not None:
-            self.tokens.record(output_tokens, as_output)
-        cached = attrs.get(sc.USAGE_CACHE_READ)
+            self.tokens.record(output_tokens, as_output, context)
         if cached:
-            self.cache_read.add(cached, key)
-        reasoning = attrs.get(sc.USAGE_REASONING)
+            self._cache_read[key] = self._cache_read.get(key, 0) + cached
         if reasoning:
-            self.reasoning.add(reasoning, key)
+            self._reasoning[key] = self._reasoning.get(key, 0) + reasoning
+
+    def _observe(self, totals: dict[tuple, int], options: CallbackOptions) -> Iterable[Observation]:
+        self.flush()
+        with self._flush_lock:
+            sums = list(totals.items())
+        return [Observation(total, _metric_attributes(key)[0]) for key, total in sums]
+
+
+def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple) -> Histogram:
+    try:
+        return meter.create_histogram(
+            name,
+            unit=unit,
+            description=description,
+            explicit_bucket_boundaries_advisory=list(buckets),
+        )
+    except TypeError:  # opentelemetry-api older than 1.23 has no bucket advice
+        return meter.create_histogram(name, unit=unit, description=description)
+
+
+_by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()
+_by_meter_lock = threading.Lock()
+
+
+def instruments_for(meter: Meter) -> Instruments:
+    """One Instruments per meter: instrumenting again keeps the running totals (and registers no
+    second callback reporting the same counters)."""
+    with _by_meter_lock:
+        found = _by_meter.get(meter)
+        if found is None:
+            found = _by_meter[meter] = Instruments(meter)
+        return found
 
 
 @functools.lru_cache(maxsize=1024)

@@ -337,7 +337,7 @@ class TracedCall:
             self.attrs[sc.SERVER_PORT],
             error_type,
         )
-        self.telemetry.instruments.record(attrs, key, duration, ttfc)
+        self.telemetry.instruments.record(key, duration, ttfc, attrs, span.get_span_context())
 
     def _end_quietly(self) -> None:
         if not self.ended:

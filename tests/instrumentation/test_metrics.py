@@ -1,0 +1,105 @@
+"""Metrics are queued by the call and handed to the SDK when a reader collects."""
+
+from __future__ import annotations
+
+import threading
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+from qwenobs.instruments import FLUSH_AT, Instruments
+
+SYSTEM = {"role": "system", "content": "You plan trips around Hangzhou. " * 80}  # cacheable
+USER = {"role": "user", "content": "Should I bring an umbrella to Shanghai?"}
+KEY = ("qwen-plus", "qwen-plus", "dashscope.aliyuncs.com", 443, None)
+USAGE = {
+    "gen_ai.usage.input_tokens": 300,
+    "gen_ai.usage.output_tokens": 20,
+    "gen_ai.usage.cache_read.input_tokens": 256,
+}
+
+
+def call(fake):
+    fake.reply("Yes.")
+    return fake.client().chat.completions.create(
+        model="qwen-plus", max_tokens=50, messages=[SYSTEM, USER]
+    )
+
+
+def cached_sum(spans) -> int:
+    total = sum(s.attributes["gen_ai.usage.cache_read.input_tokens"] for s in spans)
+    assert total >= 256, "the repeated system prompt is served from the prefix cache"
+    return total
+
+
+def test_a_collection_sees_every_finished_call_with_exemplars_of_its_span(fake, telemetry):
+    for _ in range(3):
+        call(fake)
+    spans = telemetry.spans()
+    (duration,) = telemetry.points("gen_ai.client.operation.duration")
+    assert duration.count == 3
+    assert {e.span_id for e in duration.exemplars} <= {s.context.span_id for s in spans}
+    assert duration.exemplars, "a sampled call's span is the measurement's exemplar"
+    (cached,) = telemetry.points("dashscope.client.cache_read.input_tokens")
+    assert cached.value == cached_sum(spans)
+
+
+def test_instrumenting_again_keeps_one_set_of_counters(fake, telemetry):
+    call(fake)
+    telemetry.instrument()  # same meter provider: the same instruments and running totals
+    call(fake)
+    (cached,) = telemetry.points("dashscope.client.cache_read.input_tokens")
+    assert cached.value == cached_sum(telemetry.spans())
+    (duration,) = telemetry.points("gen_ai.client.operation.duration")
+    assert duration.count == 2
+
+
+def test_the_queue_stays_bounded_when_nothing_collects():
+    reader = InMemoryMetricReader()
+    instruments = Instruments(MeterProvider(metric_readers=[reader]).get_meter("t"))
+    for _ in range(3 * FLUSH_AT + 7):
+        instruments.record(KEY, 0.5, None, USAGE, None)
+        assert len(instruments._pending) < FLUSH_AT
+    points = {
+        m.name: m.data.data_points
+        for rm in reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    }
+    assert points["gen_ai.client.operation.duration"][0].count == 3 * FLUSH_AT + 7
+    assert points["dashscope.client.cache_read.input_tokens"][0].value == 256 * (3 * FLUSH_AT + 7)
+
+
+def test_threads_recording_while_a_reader_collects_lose_nothing():
+    reader = InMemoryMetricReader()
+    instruments = Instruments(MeterProvider(metric_readers=[reader]).get_meter("t"))
+    per_thread, threads = 2_000, 8
+    done = threading.Event()
+
+    def collect_repeatedly() -> None:
+        while not done.is_set():
+            reader.get_metrics_data()
+
+    def work() -> None:
+        for _ in range(per_thread):
+            instruments.record(KEY, 0.5, None, USAGE, None)
+
+    collector = threading.Thread(target=collect_repeatedly)
+    collector.start()
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    done.set()
+    collector.join()
+    data = reader.get_metrics_data()
+    points = {m.name: m.data.data_points for m in data.resource_metrics[0].scope_metrics[0].metrics}
+    assert points["gen_ai.client.operation.duration"][0].count == per_thread * threads
+    (tokens_in,) = [
+        p
+        for p in points["gen_ai.client.token.usage"]
+        if p.attributes["gen_ai.token.type"] == "input"
+    ]
+    assert tokens_in.sum == 300 * per_thread * threads
+    assert points["dashscope.client.cache_read.input_tokens"][0].value == 256 * per_thread * threads
