@@ -15,54 +15,44 @@ from . import semconv as sc
 from .fields import field, jsonable, message_text
 
 
-def _int(value: Any) -> int | None:
-    return value if type(value) is int else None
-
-
-def _num(value: Any) -> float | int | None:
-    return value if type(value) in (int, float) else None
-
-
-def request_attributes(
-    body: Mapping[str, Any], extra: Mapping[str, Any] | None, stream: bool
-) -> dict:
-    """Attributes known before sending. ``extra`` is the SDK's ``extra_body`` (it wins, as on the wire)."""
-
-    def param(key: str) -> Any:
-        if extra is not None and key in extra:
-            return extra[key]
-        return body.get(key)
-
-    model = param("model")
+def request_attributes(params: Mapping[str, Any], stream: bool) -> dict:
+    """Attributes known before sending, from the request body with ``extra_body`` merged in."""
+    get = params.get
+    model = get("model")
     attrs: dict[str, Any] = {
         sc.OPERATION: "chat",
         sc.PROVIDER: sc.PROVIDER_NAME,
         sc.REQUEST_MODEL: model if isinstance(model, str) else "unknown",
         sc.REQUEST_STREAM: bool(stream),
     }
-    max_tokens = _int(param("max_tokens")) or _int(param("max_completion_tokens"))
-    if max_tokens is not None:
+    max_tokens = get("max_tokens")
+    if type(max_tokens) is not int:
+        max_tokens = get("max_completion_tokens")
+    if type(max_tokens) is int:
         attrs[sc.REQUEST_MAX_TOKENS] = max_tokens
-    for key, name in ((sc.REQUEST_TEMPERATURE, "temperature"), (sc.REQUEST_TOP_P, "top_p")):
-        value = _num(param(name))
-        if value is not None:
-            attrs[key] = value
-    seed = _int(param("seed"))
-    if seed is not None:
+    temperature = get("temperature")
+    if type(temperature) in (int, float):
+        attrs[sc.REQUEST_TEMPERATURE] = temperature
+    top_p = get("top_p")
+    if type(top_p) in (int, float):
+        attrs[sc.REQUEST_TOP_P] = top_p
+    seed = get("seed")
+    if type(seed) is int:
         attrs[sc.REQUEST_SEED] = seed
-    stop = param("stop")
-    if isinstance(stop, str):
-        attrs[sc.REQUEST_STOP] = (stop,)
-    elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
-        attrs[sc.REQUEST_STOP] = tuple(stop)
-    n = _int(param("n"))
-    if n is not None and n != 1:
+    stop = get("stop")
+    if stop is not None:
+        if isinstance(stop, str):
+            attrs[sc.REQUEST_STOP] = (stop,)
+        elif isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+            attrs[sc.REQUEST_STOP] = tuple(stop)
+    n = get("n")
+    if type(n) is int and n != 1:
         attrs[sc.REQUEST_CHOICE_COUNT] = n
-    thinking = param("enable_thinking")
-    if isinstance(thinking, bool):
+    thinking = get("enable_thinking")
+    if type(thinking) is bool:
         attrs[sc.THINKING] = thinking
-    budget = _int(param("thinking_budget"))
-    if budget is not None:
+    budget = get("thinking_budget")
+    if type(budget) is int:
         attrs[sc.THINKING_BUDGET] = budget
     return attrs
 
@@ -70,40 +60,58 @@ def request_attributes(
 def usage_attributes(usage: Any) -> dict:
     if usage is None:
         return {}
-    attrs = {}
-    for key, name in ((sc.USAGE_INPUT, "prompt_tokens"), (sc.USAGE_OUTPUT, "completion_tokens")):
-        value = _int(field(usage, name))
-        if value is not None:
-            attrs[key] = value
-    cached = _int(field(field(usage, "prompt_tokens_details"), "cached_tokens"))
-    if cached is not None:
-        attrs[sc.USAGE_CACHE_READ] = cached
-    reasoning = _int(field(field(usage, "completion_tokens_details"), "reasoning_tokens"))
-    if reasoning is not None:
-        attrs[sc.USAGE_REASONING] = reasoning
-    return attrs
+    # dict.get for decoded JSON, getattr for SDK objects: the same (obj, name, default).
+    get = dict.get if isinstance(usage, dict) else getattr
+    prompt = get(usage, "prompt_tokens_details", None)
+    completion = get(usage, "completion_tokens_details", None)
+    values = (
+        (sc.USAGE_INPUT, get(usage, "prompt_tokens", None)),
+        (sc.USAGE_OUTPUT, get(usage, "completion_tokens", None)),
+        (sc.USAGE_CACHE_READ, None if prompt is None else field(prompt, "cached_tokens")),
+        (
+            sc.USAGE_REASONING,
+            None if completion is None else field(completion, "reasoning_tokens"),
+        ),
+    )
+    return {key: value for key, value in values if type(value) is int}
+
+
+def _reasoning_text(message: Any) -> Any:
+    if isinstance(message, dict):
+        return message.get("reasoning_content")
+    # Not a declared SDK field: it lives in pydantic's extras (getattr would go the slow way).
+    extra = getattr(message, "__pydantic_extra__", None)
+    if extra is not None:
+        return extra.get("reasoning_content")
+    return getattr(message, "reasoning_content", None)
 
 
 def response_attributes(completion: Any) -> dict:
     """Attributes of a non-streaming ``chat.completion``."""
+    get = dict.get if isinstance(completion, dict) else getattr  # the same (obj, name, default)
     attrs: dict[str, Any] = {}
-    response_id, model = field(completion, "id"), field(completion, "model")
+    response_id, model = get(completion, "id", None), get(completion, "model", None)
     if isinstance(response_id, str):
         attrs[sc.RESPONSE_ID] = response_id
     if isinstance(model, str):
         attrs[sc.RESPONSE_MODEL] = model
-    choices = field(completion, "choices")
+    choices = get(completion, "choices", None)
     if isinstance(choices, list):
         reasons, reasoning_chars, tool_calls = [], 0, 0
         for choice in choices:
-            reason = field(choice, "finish_reason")
+            get_choice = dict.get if isinstance(choice, dict) else getattr
+            reason = get_choice(choice, "finish_reason", None)
             if isinstance(reason, str):
                 reasons.append(reason)
-            message = field(choice, "message")
-            reasoning = field(message, "reasoning_content")
+            message = get_choice(choice, "message", None)
+            if message is None:
+                continue
+            reasoning = _reasoning_text(message)
             if isinstance(reasoning, str):
                 reasoning_chars += len(reasoning)
-            calls = field(message, "tool_calls")
+            calls = (dict.get if isinstance(message, dict) else getattr)(
+                message, "tool_calls", None
+            )
             if isinstance(calls, list):
                 tool_calls += len(calls)
         if reasons:
@@ -111,7 +119,9 @@ def response_attributes(completion: Any) -> dict:
         if reasoning_chars:
             attrs[sc.REASONING_CHARS] = reasoning_chars
         attrs[sc.RESPONSE_TOOL_CALLS] = tool_calls
-    attrs.update(usage_attributes(field(completion, "usage")))
+    usage = get(completion, "usage", None)
+    if usage is not None:
+        attrs.update(usage_attributes(usage))
     return attrs
 
 

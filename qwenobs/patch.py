@@ -88,23 +88,31 @@ class Telemetry:
 
     def _route(self, client: Any) -> dict | None:
         """Server attributes when ``client`` talks to DashScope, else None; cached on the client."""
-        base = client.base_url
-        cached = client.__dict__.get("_qwenobs_route")
+        state = client.__dict__
+        # The attribute behind the public property, which (openai 3.x) imports on every read.
+        base = state.get("_base_url") or client.base_url
+        cached = state.get("_qwenobs_route")
         if cached is not None and cached[0] is base and cached[1] is self:
             return cached[2]
         route = None
         if sc.is_dashscope(base.host, base.path, self.settings.hosts):
             port = base.port or (443 if base.scheme == "https" else 80)
             route = {sc.SERVER_ADDRESS: base.host, sc.SERVER_PORT: port, "url": str(base)}
-        client.__dict__["_qwenobs_route"] = (base, self, route)
+        state["_qwenobs_route"] = (base, self, route)
         return route
 
     def _start(self, options: Any, stream: bool, route: dict) -> TracedCall:
         settings = self.settings
-        body = options.json_data if isinstance(options.json_data, Mapping) else {}
-        extra = options.extra_json if isinstance(options.extra_json, Mapping) else None
-        headers = options.headers if isinstance(options.headers, Mapping) else {}
-        raw = headers.get(sdk.RAW_RESPONSE_HEADER)
+        body = options.json_data
+        if type(body) is not dict:
+            body = body if isinstance(body, Mapping) else {}
+        extra = options.extra_json
+        if extra is not None and not isinstance(extra, Mapping):
+            extra = None
+        # extra_body wins, as on the wire
+        params = body if not extra else {**body, **extra}
+        headers = options.headers
+        raw = headers.get(sdk.RAW_RESPONSE_HEADER) if isinstance(headers, dict) else None
 
         findings: list[Finding] = []
         rounds = None
@@ -112,13 +120,12 @@ class Telemetry:
             if settings.validate == "off":
                 rounds = scan(body.get("messages")).tool_rounds
             else:
-                request = body if extra is None else {**body, "extra_body": extra}
-                conv = inspect(request, catalog=settings.catalog)
+                conv = inspect(params, catalog=settings.catalog)
                 findings, rounds = conv.findings, conv.tool_rounds
         except Exception as exc:  # a bug in a rule never blocks a call
             self.log_once("validating a request", exc)
 
-        attrs = at.request_attributes(body, extra, stream)
+        attrs = at.request_attributes(params, stream)
         attrs[sc.SERVER_ADDRESS] = route[sc.SERVER_ADDRESS]
         attrs[sc.SERVER_PORT] = route[sc.SERVER_PORT]
         if rounds is not None:
@@ -153,13 +160,7 @@ class Telemetry:
                 attrs[sc.REQUEST_MODEL],
                 "; ".join(f"{f.rule} ({f.severity}) at {_where(f)}" for f in findings),
             )
-        if (
-            stream
-            and settings.stream_usage
-            and raw is None
-            and "stream_options" not in body
-            and (extra is None or "stream_options" not in extra)
-        ):
+        if stream and settings.stream_usage and raw is None and "stream_options" not in params:
             # Ask for the usage chunk and hide it again, so the user sees the chunks they asked for.
             options.json_data = {**options.json_data, "stream_options": {"include_usage": True}}
             call.hide_usage = True

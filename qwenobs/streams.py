@@ -156,14 +156,11 @@ class _TracedStreamBase(wrapt.ObjectProxy):
         self._self_hide_usage = hide_usage  # qwenobs asked for the usage chunk; the user did not
         self._self_ended = False
 
-    def _self_take(self, chunk: Any) -> bool:
-        """Observe a chunk; True when the user must not see it."""
-        try:
-            return self._self_add(chunk) and self._self_hide_usage
-        except Exception as exc:
-            self._self_owner.stream_chunk_failed(exc)
-            # Still hide the chunk qwenobs asked for: the user must see what they asked for.
-            return _usage_only(chunk) and self._self_hide_usage
+    def _self_failed(self, chunk: Any, exc: Exception) -> bool:
+        """Observing ``chunk`` raised: log it; True when the user must still not see it."""
+        self._self_owner.stream_chunk_failed(exc)
+        # Still hide the chunk qwenobs asked for: the user must see what they asked for.
+        return _usage_only(chunk) and self._self_hide_usage
 
     def _self_end(self, how: str, error: BaseException | None = None) -> None:
         if self._self_ended:
@@ -193,7 +190,12 @@ class TracedStream(_TracedStreamBase):
             except BaseException as exc:  # recorded on the span, then passed through unchanged
                 self._self_end("error", exc)
                 raise
-            if not self._self_take(chunk):
+            # Observed inline, not through a helper: this runs for every chunk.
+            try:
+                hide = self._self_add(chunk) and self._self_hide_usage
+            except Exception as exc:
+                hide = self._self_failed(chunk, exc)
+            if not hide:
                 return chunk
 
     def __enter__(self) -> TracedStream:
@@ -225,7 +227,12 @@ class TracedAsyncStream(_TracedStreamBase):
             except BaseException as exc:  # recorded on the span, then passed through unchanged
                 self._self_end("error", exc)
                 raise
-            if not self._self_take(chunk):
+            # Observed inline, not through a helper: this runs for every chunk.
+            try:
+                hide = self._self_add(chunk) and self._self_hide_usage
+            except Exception as exc:
+                hide = self._self_failed(chunk, exc)
+            if not hide:
                 return chunk
 
     async def __aenter__(self) -> TracedAsyncStream:

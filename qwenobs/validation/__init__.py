@@ -13,14 +13,13 @@ from ..catalog import DEFAULT_CATALOG, Catalog
 from .conversation import Conversation, scan
 from .findings import RULES, Finding, Severity
 from .rules import (
-    Params,
+    Request,
     check_advice,
     check_context,
     check_json_mode,
     check_ranges,
     check_thinking,
     check_tools,
-    thinking_state,
 )
 
 __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"]
@@ -28,22 +27,25 @@ __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"
 
 def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -> Conversation:
     """Validate ``request`` and return the findings with what the pass learned (tool rounds, size)."""
-    if not isinstance(request, Mapping):
+    if type(request) is not dict and not isinstance(request, Mapping):
         raise TypeError(
             f"a request is a mapping of create() arguments, got {type(request).__name__}"
         )
-    params = Params(request)
-    fmt = params.get("response_format")
-    want_json = isinstance(fmt, Mapping) and fmt.get("type") == "json_object"
-    conv = scan(params.get("messages"), want_json_word=want_json)
-    thinking, forced = thinking_state(params, catalog)
+    r = Request.of(request, catalog)
+    fmt = r.params.get("response_format")
+    want_json = fmt is not None and isinstance(fmt, Mapping) and fmt.get("type") == "json_object"
+    conv = scan(r.params.get("messages"), want_json_word=want_json)
     found = conv.findings
-    found += check_thinking(params, thinking, forced)
-    found += check_json_mode(params, conv, thinking)
-    found += check_ranges(params, catalog)
-    found += check_tools(params)
-    found += check_context(params, conv, catalog)
-    found += check_advice(params, conv)
+    # Each rule runs only when the request has what it checks: this runs before every call.
+    if r.thinking or r.forced:
+        found += check_thinking(r)
+    if fmt is not None:
+        found += check_json_mode(r, conv)
+    found += check_ranges(r)
+    if r.tools or r.params.get("tool_choice") is not None:
+        found += check_tools(r)
+    found += check_context(r, conv)
+    found += check_advice(r, conv)
     return conv
 
 

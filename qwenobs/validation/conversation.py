@@ -38,17 +38,17 @@ class Conversation:
 
 def _call_fields(call: Any) -> tuple[Any, str]:
     """(id, name + arguments text) of one tool call, dict or SDK object."""
-    function = field(call, "function")
-    call_id = field(call, "id")
-    name, args = field(function, "name"), field(function, "arguments")
+    if type(call) is dict:
+        function, call_id = call.get("function"), call.get("id")
+    else:
+        function, call_id = field(call, "function"), field(call, "id")
+    if type(function) is dict:
+        name, args = function.get("name"), function.get("arguments")
+    else:
+        name, args = field(function, "name"), field(function, "arguments")
     if type(call_id) is not str:
         call_id = None
     return call_id, f"{name or ''}{args if isinstance(args, str) else args or ''}"
-
-
-def _bytes_bound(text: str) -> int:
-    # An ASCII str knows it is ASCII in O(1); otherwise 4 bytes a character bounds UTF-8.
-    return len(text) if text.isascii() else 4 * len(text)
 
 
 def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
@@ -87,8 +87,9 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             calls = field(m, "tool_calls")
             call_id = field(m, "tool_call_id") if role == "tool" else None
 
-        text = content if type(content) is str else message_text(content)
-        bound += _bytes_bound(text)
+        text = content if type(content) is str else "" if content is None else message_text(content)
+        # An ASCII str knows it is ASCII in O(1); otherwise 4 bytes a character bound UTF-8.
+        bound += len(text) if text.isascii() else 4 * len(text)
         if not json_seen and _JSON_WORD.search(text):
             json_seen = True
 
@@ -146,7 +147,7 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
                 cid, fn_text = _call_fields(call)
                 pending[cid] = False
                 issued_at.setdefault(cid, i)
-                bound += _bytes_bound(fn_text) + 32
+                bound += (len(fn_text) if fn_text.isascii() else 4 * len(fn_text)) + 32
 
     if pending is not None:
         _close_round(conv, pending, opened_at)

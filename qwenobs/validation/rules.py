@@ -6,62 +6,72 @@ import functools
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import Catalog
+from ..catalog import Catalog, ModelInfo
 from ..fields import field
 from .conversation import Conversation
 from .findings import Finding, finding
-from .toolset import toolset
+from .toolset import ToolSet, toolset
 
 _SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDK's "not passed" markers
 _PER_MESSAGE_TOKENS = 5
 _FIXED_TOKENS = 3 + 120  # reply primer and the tools preamble, an upper bound of both
 
 
-class Params:
-    """Read request parameters whether ``extra_body`` is nested (SDK kwargs) or merged (wire body)."""
+@dataclass(slots=True)
+class Request:
+    """What the rules read, resolved once per request."""
 
-    __slots__ = ("_extra", "_request")
+    params: dict[str, Any]  # extra_body merged in (it wins, as on the wire); no SDK sentinels
+    model: str | None
+    info: ModelInfo | None
+    tools: list[Any] | tuple[Any, ...]
+    toolset: ToolSet | None  # None without tools
+    thinking: bool  # thinking is on
+    forced: bool  # thinking was asked for, or the model cannot turn it off
 
-    def __init__(self, request: Mapping[str, Any]) -> None:
-        self._request = request
-        extra = request.get("extra_body")
-        self._extra = extra if isinstance(extra, Mapping) else None
+    @classmethod
+    def of(cls, request: Mapping[str, Any], catalog: Catalog) -> Request:
+        params = merged_params(request)
+        model = params.get("model")
+        model = model if isinstance(model, str) else None
+        info = catalog.lookup(model)
+        tools = params.get("tools")
+        flag = params.get("enable_thinking")
+        mode = info.thinking if info is not None else catalog.thinking(model)
+        if mode == "always":
+            thinking = forced = True
+        elif flag is not None:
+            thinking = forced = bool(flag)
+        else:
+            thinking = forced = mode == "on"
+        if isinstance(tools, list | tuple) and tools:
+            return cls(params, model, info, tools, toolset(tools), thinking, forced)
+        return cls(params, model, info, (), None, thinking, forced)
 
-    @property
-    def model(self) -> str | None:
-        model = self.get("model")
-        return model if isinstance(model, str) else None
 
-    @property
-    def tools(self) -> list[Any]:
-        tools = self.get("tools")
-        return tools if isinstance(tools, list | tuple) else []
-
-    def get(self, key: str) -> Any:
-        extra = self._extra
-        value = extra[key] if extra is not None and key in extra else self._request.get(key)
+def merged_params(request: Mapping[str, Any]) -> dict[str, Any]:
+    """``request`` as one dict, from SDK kwargs (``extra_body`` nested) or a wire body (merged)."""
+    extra = request.get("extra_body")
+    if extra is not None and isinstance(extra, Mapping):
+        params = {**request, **extra}
+        del params["extra_body"]
+    else:
+        params = request if type(request) is dict else dict(request)
+    for value in params.values():
         if value is not None and type(value).__name__ in _SENTINELS:
-            return None
-        return value
+            return {
+                k: v for k, v in params.items() if v is None or type(v).__name__ not in _SENTINELS
+            }
+    return params
 
 
-def thinking_state(params: Params, catalog: Catalog) -> tuple[bool, bool]:
-    """(thinking on, thinking explicitly asked for or unavoidable)."""
-    flag = params.get("enable_thinking")
-    mode = catalog.thinking(params.model)
-    if mode == "always":
-        return True, True
-    if flag is not None:
-        return bool(flag), bool(flag)
-    return mode == "on", mode == "on"
-
-
-def check_thinking(params: Params, thinking: bool, forced: bool) -> list[Finding]:
+def check_thinking(r: Request) -> list[Finding]:
     out = []
-    model = params.model
-    if forced and params.get("stream") is not True:
+    params, model, thinking = r.params, r.model, r.thinking
+    if r.forced and params.get("stream") is not True:
         out.append(
             finding(
                 "thinking-requires-stream",
@@ -81,7 +91,7 @@ def check_thinking(params: Params, thinking: bool, forced: bool) -> list[Finding
                 param="tool_choice",
             )
         )
-    if thinking and params.tools:
+    if thinking and r.tools:
         out.append(
             finding(
                 "thinking-with-tools",
@@ -93,9 +103,9 @@ def check_thinking(params: Params, thinking: bool, forced: bool) -> list[Finding
     return out
 
 
-def check_json_mode(params: Params, conv: Conversation, thinking: bool) -> list[Finding]:
-    fmt = params.get("response_format")
-    kind = fmt.get("type") if isinstance(fmt, Mapping) else None
+def check_json_mode(r: Request, conv: Conversation) -> list[Finding]:
+    fmt = r.params.get("response_format")
+    kind = fmt.get("type") if fmt is not None and isinstance(fmt, Mapping) else None
     out = []
     if kind == "json_object" and not conv.mentions_json:
         out.append(
@@ -106,7 +116,7 @@ def check_json_mode(params: Params, conv: Conversation, thinking: bool) -> list[
                 param="response_format",
             )
         )
-    if kind in ("json_object", "json_schema") and thinking:
+    if kind in ("json_object", "json_schema") and r.thinking:
         out.append(
             finding(
                 "json-mode-with-thinking",
@@ -122,8 +132,9 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def check_ranges(params: Params, catalog: Catalog) -> list[Finding]:
+def check_ranges(r: Request) -> list[Finding]:
     out = []
+    params, info = r.params, r.info
 
     def bad(param: str, value: Any, accepted: str) -> None:
         out.append(
@@ -141,7 +152,6 @@ def check_ranges(params: Params, catalog: Catalog) -> list[Finding]:
     top_p = params.get("top_p")
     if top_p is not None and not (_number(top_p) and 0 < top_p <= 1):
         bad("top_p", top_p, "(0.0, 1.0]")
-    info = catalog.lookup(params.model)
     for name in ("max_tokens", "max_completion_tokens"):
         value = params.get(name)
         if value is None:
@@ -164,9 +174,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def check_tools(params: Params) -> list[Finding]:
-    tools = params.tools
-    choice = params.get("tool_choice")
+def check_tools(r: Request) -> list[Finding]:
+    tools = r.tools
+    choice = r.params.get("tool_choice")
     out = []
     if choice is not None and not tools:
         out.append(
@@ -177,10 +187,10 @@ def check_tools(params: Params) -> list[Finding]:
                 param="tool_choice",
             )
         )
-    if not tools:
+    summary = r.toolset
+    if summary is None:
         return out
-    summary = toolset(tools)
-    if isinstance(choice, Mapping):
+    if choice is not None and isinstance(choice, Mapping):
         wanted = field(field(choice, "function"), "name")
         if wanted not in summary.names:
             out.append(
@@ -203,8 +213,9 @@ def check_tools(params: Params) -> list[Finding]:
     return out
 
 
-def check_advice(params: Params, conv: Conversation) -> list[Finding]:
+def check_advice(r: Request, conv: Conversation) -> list[Finding]:
     out = []
+    params = r.params
     if params.get("max_tokens") is None and params.get("max_completion_tokens") is None:
         out.append(
             finding(
@@ -255,21 +266,20 @@ def dynamic_marker(text: str) -> str | None:
     return f"{kind} ({match.group(0)!r})"
 
 
-def check_context(params: Params, conv: Conversation, catalog: Catalog) -> list[Finding]:
-    info = catalog.lookup(params.model)
+def check_context(r: Request, conv: Conversation) -> list[Finding]:
+    params, info, tools = r.params, r.info, r.tools
     if info is None or conv.count == 0:
         return []
     reserved = params.get("max_tokens") or params.get("max_completion_tokens") or 0
     if not isinstance(reserved, int):
         reserved = 0
     window = info.context_window
-    tools = params.tools
     # Tokens never outnumber UTF-8 bytes: tokenize only when the byte bound reaches the window.
     bound = conv.text_bytes_bound + _PER_MESSAGE_TOKENS * conv.count + _FIXED_TOKENS
     if bound + reserved <= window:
-        if not tools:
+        if r.toolset is None:
             return []
-        bound += toolset(tools).json_bytes
+        bound += r.toolset.json_bytes
         if bound + reserved <= window:
             return []
     from ..tokens import TokenizerUnavailable, estimate_prompt_tokens

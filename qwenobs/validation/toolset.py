@@ -29,7 +29,7 @@ _memo: dict[tuple[Any, ...], ToolSet] = {}
 
 
 def toolset(tools: list[Any] | tuple[Any, ...]) -> ToolSet:
-    key = tuple(_name(tool) for tool in tools)
+    key = tuple([_name(tool) for tool in tools])
     summary = _memo.get(key)
     if summary is None:
         summary = _summarise(tools)
@@ -40,7 +40,8 @@ def toolset(tools: list[Any] | tuple[Any, ...]) -> ToolSet:
 
 
 def _name(tool: Any) -> Any:
-    name = field(field(tool, "function"), "name")
+    function = tool.get("function") if type(tool) is dict else field(tool, "function")
+    name = function.get("name") if type(function) is dict else field(function, "name")
     return name if isinstance(name, str) else None
 
 
