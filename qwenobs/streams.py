@@ -51,40 +51,48 @@ class StreamState:
     def add(self, chunk: Any) -> bool:
         """Take one chunk (an SDK chunk object); True when it is a usage-only chunk.
 
-        Runs once per chunk, so it reads attributes directly; the proxy treats any error here as
-        an internal one (logged once, the chunk still reaches the user).
+        Runs once per chunk, so it reads the SDK's fields as plain attributes; the proxy treats
+        an error here as an internal one (logged once, the chunk still reaches the user).
         """
+        try:
+            usage, choices = chunk.usage, chunk.choices
+        except AttributeError:
+            if isinstance(chunk, dict):  # decoded JSON (a raw post's Stream[dict])
+                return self.add(_JsonFields(chunk))
+            raise
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
             self.response_id = getattr(chunk, "id", None)
             self.model = getattr(chunk, "model", None)
-        usage = getattr(chunk, "usage", None)
         if usage is not None:
             self.usage = usage
-        choices = getattr(chunk, "choices", None)
         if not choices:
             return usage is not None
+        # Fields the SDK declares optional are read as attributes; required ones (a malformed
+        # chunk may lack them) with a default.
         for choice in choices:
             delta = getattr(choice, "delta", None)
             if delta is None:
                 continue
-            content = getattr(delta, "content", None)
+            content = delta.content
             if content and self.first_content_at is None:
                 self.first_content_at = time.perf_counter()
             # reasoning_content is not a declared SDK field: it lives in pydantic's extras.
-            extra = getattr(delta, "__pydantic_extra__", None)
+            extra = delta.__pydantic_extra__
             reasoning = extra.get("reasoning_content") if extra else None
             if reasoning:
                 self.reasoning_chars += len(reasoning)
-            calls = getattr(delta, "tool_calls", None)
+            calls = delta.tool_calls
             if calls:
                 for call in calls:
                     call_id = getattr(call, "id", None)
                     if call_id:  # continuations carry "id": ""
                         self.tool_calls += 1
-                        name = getattr(getattr(call, "function", None), "name", None)
-                        self.tool_call_names.append((call_id, name))
-            reason = getattr(choice, "finish_reason", None)
+                        function = getattr(call, "function", None)
+                        self.tool_call_names.append(
+                            (call_id, function.name if function is not None else None)
+                        )
+            reason = choice.finish_reason
             if reason:
                 self.saw_finish[getattr(choice, "index", None) or 0] = reason
             if self.capture:
@@ -128,6 +136,25 @@ class StreamState:
                 )
             )
         return out
+
+
+class _JsonFields:
+    """A decoded-JSON chunk read like an SDK object: keys as attributes, absent ones None."""
+
+    __slots__ = ("_json",)
+
+    def __init__(self, json: dict) -> None:
+        self._json = json
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "__pydantic_extra__":  # where add() looks for reasoning_content
+            return self._json
+        value = self._json.get(name)
+        if isinstance(value, dict):
+            return _JsonFields(value)
+        if isinstance(value, list):
+            return [_JsonFields(v) if isinstance(v, dict) else v for v in value]
+        return value
 
 
 def _usage_only(chunk: Any) -> bool:

@@ -66,3 +66,27 @@ def test_a_span_that_cannot_end_does_not_break_the_stream(fake, telemetry, monke
     fake.reply("Sunny")
     monkeypatch.setattr(patch.TracedCall, "_end", boom)
     assert run(fake.client(), stream=True)[-1] is None
+
+
+def test_a_stream_of_plain_dicts_is_traced_like_sdk_chunks(fake, telemetry, caplog):
+    # client.post with stream_cls=Stream[dict] hands back decoded JSON, not SDK chunk objects:
+    # the usage chunk qwenobs asked for is still hidden and still read.
+    fake.reply("Sunny")
+    client = fake.client()
+    with caplog.at_level(logging.WARNING, logger="qwenobs"):
+        stream = client.post(
+            "/chat/completions",
+            cast_to=object,
+            body={"model": "qwen-plus", "max_tokens": 64, "messages": [USER], "stream": True},
+            stream=True,
+            stream_cls=openai.Stream[dict],
+        )
+        chunks = list(stream)
+    assert chunks and all(type(c) is dict for c in chunks)
+    assert all(c["choices"] for c in chunks), "the usage-only chunk is hidden"
+    assert "Sunny" in "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert not [r for r in caplog.records if r.name == "qwenobs"]
+    attributes = telemetry.span().attributes
+    assert attributes["dashscope.stream.end"] == "exhausted"
+    assert attributes["gen_ai.usage.output_tokens"] > 0
+    assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
