@@ -8,7 +8,7 @@ PHOENIX := .venv-phoenix
 PHOENIX_VERSION := 20.26.1
 COMPAT := 1 2  # openai majors tested beside the 3.x in .venv
 
-.PHONY: demo test quick-test lint format bench compat phoenix clean
+.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fake.py
 	$(BIN)/python benchmarks/bench_instrument.py
 	$(BIN)/python benchmarks/bench_plugin.py
+
+# Instruction counts under valgrind (not noisy, about 6 minutes); needs valgrind installed.
+bench-instructions: $(STAMP)
+	$(BIN)/python benchmarks/bench_instructions.py
 
 clean:
 	rm -rf $(VENV) .venv-openai* $(PHOENIX) .pytest_cache .ruff_cache .hypothesis
