@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import openai
 import pytest
@@ -79,7 +80,7 @@ def test_a_stream_of_plain_dicts_is_traced_like_sdk_chunks(fake, telemetry, capl
             cast_to=object,
             body={"model": "qwen-plus", "max_tokens": 64, "messages": [USER], "stream": True},
             stream=True,
-            stream_cls=openai.Stream[dict],
+            stream_cls=openai.Stream[dict[str, Any]],
         )
         chunks = list(stream)
     assert chunks and all(type(c) is dict for c in chunks)
