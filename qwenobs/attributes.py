@@ -26,8 +26,10 @@ def request_attributes(params: Mapping[str, Any], stream: bool) -> dict:
         sc.REQUEST_STREAM: bool(stream),
     }
     max_tokens = get("max_tokens")
-    if type(max_tokens) is not int:
-        max_tokens = get("max_completion_tokens")
+    if type(max_tokens) is not int or max_tokens == 0:
+        fallback = get("max_completion_tokens")
+        if type(fallback) is int:
+            max_tokens = fallback
     if type(max_tokens) is int:
         attrs[sc.REQUEST_MAX_TOKENS] = max_tokens
     temperature = get("temperature")

@@ -67,8 +67,9 @@ class QwenInstrumentor(BaseInstrumentor):
         from . import __version__
 
         tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
-        meter = metrics.get_meter(_SCOPE, __version__, kwargs.get("meter_provider"))
-        telemetry = Telemetry(tracer, instruments_for(meter), settings)
+        meter_provider = kwargs.get("meter_provider")
+        meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
+        telemetry = Telemetry(tracer, instruments_for(meter, meter_provider), settings)
         self._telemetry = telemetry  # agent and tool spans use the same tracer
         wrap_function_wrapper(sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(sdk.AsyncAPIClient, "request", async_wrapper(telemetry))

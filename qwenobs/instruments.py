@@ -1,17 +1,20 @@
 """The OpenTelemetry metric instruments qwenobs records, and when it hands them to the SDK.
 
-The OpenTelemetry SDK spends tens of microseconds on each histogram measurement (attribute
-hashing, aggregation lookup, exemplar checks). Run in the middle of a user's call, that cost is
-the largest part of what instrumentation adds. So a finished call only queues its numbers; the
-queue is handed to the SDK when a metric reader collects (the observable counters' callback runs
-first in every collection), or inline once it holds ``FLUSH_AT`` calls, which bounds memory when
-nothing ever collects. Every measurement reaches the same data points in the same collection as
-if it were recorded at once; its exemplar keeps the call's span but takes the hand-over time.
+The OpenTelemetry SDK spends about 10 microseconds on each histogram measurement (attribute
+cleaning and hashing, aggregation lookup, exemplar checks); recorded in the middle of a user's
+call, that is the largest part of what instrumentation adds. So a finished call only queues its
+numbers, and the queue is handed to the SDK when a metric reader collects: the observable
+counters' callback runs first in every collection. A queue longer than ``QUEUE_LIMIT`` calls
+(nothing collects, or calls outpace the reader's interval) hands over two queued calls with every
+new one: memory stays bounded and no single call pays for a backlog. Every measurement reaches the
+same data points in the same collection as if it were recorded at once; its exemplar keeps the
+call's span but takes the hand-over time.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import weakref
 from collections import deque
@@ -24,7 +27,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from . import semconv as sc
 
-FLUSH_AT = 256
+QUEUE_LIMIT = 4096  # calls; about 1 MiB
 
 # (key, duration, time to first chunk, input, output, cache read, reasoning tokens, span context)
 _Pending = tuple[tuple, float, float | None, Any, Any, Any, Any, SpanContext | None]
@@ -36,7 +39,8 @@ class Instruments:
     def __init__(self, meter: Meter) -> None:
         self.enabled = not isinstance(meter, NoOpMeter)
         self._pending: deque[_Pending] = deque()
-        self._flush_lock = threading.Lock()  # one drain at a time keeps the counters' sums exact
+        self._flush_lock = threading.Lock()  # one hand-over at a time keeps the sums exact
+        _live.add(self)
         self._cache_read: dict[tuple, int] = {}
         self._reasoning: dict[tuple, int] = {}
         self.duration = _histogram(
@@ -92,14 +96,14 @@ class Instruments:
                 span_context,
             )
         )
-        if len(pending) >= FLUSH_AT:
-            self.flush()
+        if len(pending) > QUEUE_LIMIT:
+            self.flush(2)
 
-    def flush(self) -> None:
-        """Hand every queued call to the SDK's instruments."""
+    def flush(self, most: int | None = None) -> None:
+        """Hand the queued calls to the SDK's instruments: those queued now, or at most ``most``."""
         pending = self._pending
         with self._flush_lock:
-            while pending:
+            for _ in range(len(pending) if most is None else min(most, len(pending))):
                 try:
                     item = pending.popleft()
                 except IndexError:  # another thread took the last one
@@ -137,7 +141,10 @@ class Instruments:
             self._reasoning[key] = self._reasoning.get(key, 0) + reasoning
 
     def _observe(self, totals: dict[tuple, int], options: CallbackOptions) -> Iterable[Observation]:
-        self.flush()
+        # Every live queue, not only this one: instrumenting twice on one SDK meter (once through
+        # the API's proxy meter) creates two Instruments, but the SDK keeps one callback per name.
+        for instruments in list(_live):
+            instruments.flush()
         with self._flush_lock:
             sums = list(totals.items())
         return [Observation(total, _metric_attributes(key)[0]) for key, total in sums]
@@ -155,18 +162,36 @@ def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tu
         return meter.create_histogram(name, unit=unit, description=description)
 
 
-_by_meter: weakref.WeakKeyDictionary[Meter, Instruments] = weakref.WeakKeyDictionary()
-_by_meter_lock = threading.Lock()
+_live: weakref.WeakSet[Instruments] = weakref.WeakSet()
+_by_provider: weakref.WeakKeyDictionary[Any, Instruments] = weakref.WeakKeyDictionary()
+_global: list[Instruments] = []  # for the global provider, whichever it is when first used
+_registry_lock = threading.Lock()
 
 
-def instruments_for(meter: Meter) -> Instruments:
-    """One Instruments per meter: instrumenting again keeps the running totals (and registers no
-    second callback reporting the same counters)."""
-    with _by_meter_lock:
-        found = _by_meter.get(meter)
+def instruments_for(meter: Meter, provider: Any = None) -> Instruments:
+    """One Instruments per meter provider (``None``: the global one), so instrumenting again keeps
+    the running totals and registers no second callback for the same counters."""
+    with _registry_lock:
+        if provider is None:
+            if not _global:
+                _global.append(Instruments(meter))
+            return _global[0]
+        found = _by_provider.get(provider)
         if found is None:
-            found = _by_meter[meter] = Instruments(meter)
+            found = _by_provider[provider] = Instruments(meter)
         return found
+
+
+def _after_fork_in_child() -> None:
+    # A fork while another thread held a lock would leave the child's copy held for good.
+    global _registry_lock
+    _registry_lock = threading.Lock()
+    for instruments in list(_live):
+        instruments._flush_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @functools.lru_cache(maxsize=1024)

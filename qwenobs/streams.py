@@ -56,10 +56,10 @@ class StreamState:
         """
         try:
             usage, choices = chunk.usage, chunk.choices
-        except AttributeError:
-            if isinstance(chunk, dict):  # decoded JSON (a raw post's Stream[dict])
-                return self.add(_JsonFields(chunk))
-            raise
+        except AttributeError:  # decoded JSON (Stream[dict]) or a model of the caller's own
+            usage = choices = _NOT_SDK
+        if choices is _NOT_SDK:
+            return self.add(_Lenient(chunk))
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
             self.response_id = getattr(chunk, "id", None)
@@ -68,8 +68,7 @@ class StreamState:
             self.usage = usage
         if not choices:
             return usage is not None
-        # Fields the SDK declares optional are read as attributes; required ones (a malformed
-        # chunk may lack them) with a default.
+        # Fields the SDK declares optional are plain attribute reads; the others have a default.
         for choice in choices:
             delta = getattr(choice, "delta", None)
             if delta is None:
@@ -77,9 +76,13 @@ class StreamState:
             content = delta.content
             if content and self.first_content_at is None:
                 self.first_content_at = time.perf_counter()
-            # reasoning_content is not a declared SDK field: it lives in pydantic's extras.
-            extra = delta.__pydantic_extra__
-            reasoning = extra.get("reasoning_content") if extra else None
+            # reasoning_content is not a declared SDK field: it lives in pydantic's extras
+            # (pydantic 1 keeps extras as plain attributes).
+            extra = getattr(delta, "__pydantic_extra__", None)
+            if extra is not None:
+                reasoning = extra.get("reasoning_content")
+            else:
+                reasoning = getattr(delta, "reasoning_content", None)
             if reasoning:
                 self.reasoning_chars += len(reasoning)
             calls = delta.tool_calls
@@ -138,26 +141,42 @@ class StreamState:
         return out
 
 
-class _JsonFields:
-    """A decoded-JSON chunk read like an SDK object: keys as attributes, absent ones None."""
+_NOT_SDK = object()
 
-    __slots__ = ("_json",)
 
-    def __init__(self, json: dict) -> None:
-        self._json = json
+class _Lenient:
+    """A chunk that is not the SDK's (decoded JSON, or a model of the caller's own) read like one:
+    fields as attributes, absent ones None."""
+
+    __slots__ = ("_of",)
+
+    def __init__(self, of: Any) -> None:
+        self._of = of
 
     def __getattr__(self, name: str) -> Any:
-        if name == "__pydantic_extra__":  # where add() looks for reasoning_content
-            return self._json
-        value = self._json.get(name)
-        if isinstance(value, dict):
-            return _JsonFields(value)
+        of = self._of
+        if isinstance(of, dict):
+            if name == "__pydantic_extra__":  # where add() looks for reasoning_content
+                return of
+            value = of.get(name)
+        else:
+            value = getattr(of, name, None)
+            if name == "__pydantic_extra__":
+                return value
         if isinstance(value, list):
-            return [_JsonFields(v) if isinstance(v, dict) else v for v in value]
+            return [_lenient(v) for v in value]
+        return _lenient(value)
+
+
+def _lenient(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float):
         return value
+    return _Lenient(value)
 
 
 def _usage_only(chunk: Any) -> bool:
+    if isinstance(chunk, dict):
+        chunk = _Lenient(chunk)
     try:
         return not chunk.choices and chunk.usage is not None
     except Exception:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from qwenobs.instruments import FLUSH_AT, Instruments
+from qwenobs.instruments import QUEUE_LIMIT, Instruments
 
 SYSTEM = {"role": "system", "content": "You plan trips around Hangzhou. " * 80}  # cacheable
 USER = {"role": "user", "content": "Should I bring an umbrella to Shanghai?"}
@@ -54,20 +57,63 @@ def test_instrumenting_again_keeps_one_set_of_counters(fake, telemetry):
     assert duration.count == 2
 
 
-def test_the_queue_stays_bounded_when_nothing_collects():
+def test_the_queue_stays_bounded_when_nothing_collects_and_no_call_pays_for_the_backlog():
     reader = InMemoryMetricReader()
     instruments = Instruments(MeterProvider(metric_readers=[reader]).get_meter("t"))
-    for _ in range(3 * FLUSH_AT + 7):
+    calls = QUEUE_LIMIT + 500
+    for _ in range(calls):
+        before = len(instruments._pending)
         instruments.record(KEY, 0.5, None, USAGE, None)
-        assert len(instruments._pending) < FLUSH_AT
+        assert len(instruments._pending) <= QUEUE_LIMIT + 1
+        assert len(instruments._pending) >= before - 1  # at most two handed over per call
     points = {
         m.name: m.data.data_points
         for rm in reader.get_metrics_data().resource_metrics
         for sm in rm.scope_metrics
         for m in sm.metrics
     }
-    assert points["gen_ai.client.operation.duration"][0].count == 3 * FLUSH_AT + 7
-    assert points["dashscope.client.cache_read.input_tokens"][0].value == 256 * (3 * FLUSH_AT + 7)
+    assert points["gen_ai.client.operation.duration"][0].count == calls
+    assert points["dashscope.client.cache_read.input_tokens"][0].value == 256 * calls
+
+
+def test_instrumenting_before_and_after_the_global_provider_is_set_loses_nothing(tmp_path):
+    # The global meter provider can be set once per process: run this in a fresh interpreter.
+    script = textwrap.dedent(
+        """
+        from opentelemetry import metrics
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        import qwenobs
+        from qwenobs.fake import FakeDashScope
+
+        qwenobs.instrument()  # no provider yet: the API's proxy meter
+        qwenobs.uninstrument()
+        reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))
+        qwenobs.instrument()
+        fake = FakeDashScope()
+        fake.reply("Yes.", repeat=True)
+        client = fake.client()
+        system = {"role": "system", "content": "You plan trips around Hangzhou. " * 80}
+        for _ in range(10):
+            client.chat.completions.create(
+                model="qwen-plus", max_tokens=50,
+                messages=[system, {"role": "user", "content": "Umbrella?"}],
+            )
+        points = {
+            m.name: m.data.data_points
+            for rm in reader.get_metrics_data().resource_metrics
+            for sm in rm.scope_metrics
+            for m in sm.metrics
+        }
+        print(points["gen_ai.client.operation.duration"][0].count)
+        print(points["dashscope.client.cache_read.input_tokens"][0].value > 0)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
+    assert out == ["10", "True"]
 
 
 def test_threads_recording_while_a_reader_collects_lose_nothing():

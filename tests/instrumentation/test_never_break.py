@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 import openai
+import pydantic
 import pytest
 
 from qwenobs import attributes, patch, streams
@@ -91,3 +93,51 @@ def test_a_stream_of_plain_dicts_is_traced_like_sdk_chunks(fake, telemetry, capl
     assert attributes["dashscope.stream.end"] == "exhausted"
     assert attributes["gen_ai.usage.output_tokens"] > 0
     assert attributes["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+class _Delta(pydantic.BaseModel):  # a caller's own chunk model: no usage, no tool_calls
+    content: str | None = None
+
+
+class _Choice(pydantic.BaseModel):
+    index: int = 0
+    delta: _Delta
+    finish_reason: str | None = None
+
+
+class _MyChunk(pydantic.BaseModel):
+    id: str
+    model: str
+    choices: list[_Choice]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        _MyChunk(
+            id="c1",
+            model="qwen-plus",
+            choices=[_Choice(delta=_Delta(content="hi"), finish_reason="stop")],
+        ),
+        # pydantic 1 models keep extra fields as plain attributes, with no __pydantic_extra__
+        SimpleNamespace(
+            id="c1",
+            model="qwen-plus",
+            usage=None,
+            choices=[
+                SimpleNamespace(
+                    index=0,
+                    finish_reason="stop",
+                    delta=SimpleNamespace(content="hi", reasoning_content="hmm", tool_calls=None),
+                )
+            ],
+        ),
+    ],
+    ids=["own-model", "pydantic-1-like"],
+)
+def test_chunks_that_are_not_the_sdks_are_read_with_defaults(chunk):
+    state = streams.StreamState()
+    assert state.add(chunk) is False
+    assert (state.response_id, state.model, state.saw_finish) == ("c1", "qwen-plus", {0: "stop"})
+    assert state.first_content_at is not None
+    assert state.reasoning_chars == len(getattr(chunk.choices[0].delta, "reasoning_content", ""))
