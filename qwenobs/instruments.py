@@ -27,7 +27,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from . import semconv as sc
 
-QUEUE_LIMIT = 4096  # calls; about 1 MiB
+QUEUE_LIMIT = 4096  # calls; about 1.5 MiB with their span contexts
 
 # (key, duration, time to first chunk, input, output, cache read, reasoning tokens, span context)
 _Pending = tuple[tuple, float, float | None, Any, Any, Any, Any, SpanContext | None]
