@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import sys
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,6 +110,13 @@ class _HTTPServer(ThreadingHTTPServer):
         self.stopping = threading.Event()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up, or a connection shut while stopping, is not worth a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, _GONE) or (self.stopping.is_set() and isinstance(error, OSError)):
+            return
+        super().handle_error(request, client_address)
 
     def track(self, connection: socket.socket, is_open: bool) -> None:
         with self._open_lock:

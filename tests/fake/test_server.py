@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 
@@ -81,6 +82,18 @@ def test_a_client_leaving_mid_stream_does_not_break_the_server(fake, server) -> 
 
     answer = client.chat.completions.create(model="qwen-plus", messages=USER)
     assert answer.choices[0].message.content == "still here"
+
+
+def test_a_client_resetting_the_connection_leaves_no_traceback(fake, server, capfd) -> None:
+    sock = socket.create_connection(server.address, timeout=5)
+    sock.sendall(b"POST /compatible-mode/v1/chat/completions HTTP/1.1\r\nHost: x")  # half a request
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # an RST: the server's read of the request line fails
+    time.sleep(0.3)
+    fake.reply("still here")
+    answer = server.client().chat.completions.create(model="qwen-plus", messages=USER)
+    assert answer.choices[0].message.content == "still here"
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_many_concurrent_streaming_clients(fake, server) -> None:
