@@ -97,18 +97,23 @@ class Instruments:
             )
         )
         if len(pending) > QUEUE_LIMIT:
-            self.flush(2)
+            self.flush(2, wait=False)  # a collection under way is shortening the queue anyway
 
-    def flush(self, most: int | None = None) -> None:
-        """Hand the queued calls to the SDK's instruments: those queued now, or at most ``most``."""
-        pending = self._pending
-        with self._flush_lock:
+    def flush(self, most: int | None = None, wait: bool = True) -> None:
+        """Hand the queued calls to the SDK's instruments: those queued now, or at most ``most``.
+        With ``wait=False``, nothing happens while another thread is handing over."""
+        if not self._flush_lock.acquire(blocking=wait):
+            return
+        try:
+            pending = self._pending
             for _ in range(len(pending) if most is None else min(most, len(pending))):
                 try:
                     item = pending.popleft()
                 except IndexError:  # another thread took the last one
                     break
                 self._hand_over(*item)
+        finally:
+            self._flush_lock.release()
 
     def _hand_over(
         self,

@@ -57,8 +57,6 @@ class StreamState:
         try:
             usage, choices = chunk.usage, chunk.choices
         except AttributeError:  # decoded JSON (Stream[dict]) or a model of the caller's own
-            usage = choices = _NOT_SDK
-        if choices is _NOT_SDK:
             return self.add(_Lenient(chunk))
         if self.first_chunk_at is None:
             self.first_chunk_at = time.perf_counter()
@@ -141,9 +139,6 @@ class StreamState:
         return out
 
 
-_NOT_SDK = object()
-
-
 class _Lenient:
     """A chunk that is not the SDK's (decoded JSON, or a model of the caller's own) read like one:
     fields as attributes, absent ones None."""
@@ -175,10 +170,9 @@ def _lenient(value: Any) -> Any:
 
 
 def _usage_only(chunk: Any) -> bool:
-    if isinstance(chunk, dict):
-        chunk = _Lenient(chunk)
+    view = _Lenient(chunk)
     try:
-        return not chunk.choices and chunk.usage is not None
+        return not view.choices and view.usage is not None
     except Exception:
         return False
 
