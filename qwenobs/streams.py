@@ -64,14 +64,14 @@ class StreamState:
             self.model = getattr(chunk, "model", None)
         if usage is not None:
             self.usage = usage
-        if not choices:
-            return usage is not None
-        # Fields the SDK declares optional are plain attribute reads; the others have a default.
+        if not choices or type(choices) is not list:
+            return usage is not None and not choices
+        # Below the chunk, the SDK passes odd wire values through as they are: read with defaults.
         for choice in choices:
             delta = getattr(choice, "delta", None)
             if delta is None:
                 continue
-            content = delta.content
+            content = getattr(delta, "content", None)
             if content and self.first_content_at is None:
                 self.first_content_at = time.perf_counter()
             # reasoning_content is not a declared SDK field: it lives in pydantic's extras
@@ -81,23 +81,24 @@ class StreamState:
                 reasoning = extra.get("reasoning_content")
             else:
                 reasoning = getattr(delta, "reasoning_content", None)
-            if reasoning:
+            if reasoning and type(reasoning) is str:
                 self.reasoning_chars += len(reasoning)
-            calls = delta.tool_calls
-            if calls:
+            calls = getattr(delta, "tool_calls", None)
+            if calls and type(calls) is list:
                 for call in calls:
                     call_id = getattr(call, "id", None)
                     if call_id:  # continuations carry "id": ""
                         self.tool_calls += 1
                         function = getattr(call, "function", None)
-                        self.tool_call_names.append(
-                            (call_id, function.name if function is not None else None)
-                        )
-            reason = choice.finish_reason
-            if reason:
-                self.saw_finish[getattr(choice, "index", None) or 0] = reason
-            if self.capture:
-                self._keep(getattr(choice, "index", None) or 0, content, reasoning, calls)
+                        self.tool_call_names.append((call_id, getattr(function, "name", None)))
+            reason = getattr(choice, "finish_reason", None)
+            if reason or self.capture:
+                index = getattr(choice, "index", None)
+                index = index if type(index) is int else 0
+                if reason:
+                    self.saw_finish[index] = reason
+                if self.capture:
+                    self._keep(index, content, reasoning, calls)
         return False
 
     def _keep(self, index: int, content: Any, reasoning: Any, calls: Any) -> None:
@@ -108,7 +109,7 @@ class StreamState:
             message["content"] += content
         if isinstance(reasoning, str):
             message["reasoning_content"] += reasoning
-        for call in calls or ():
+        for call in calls if type(calls) is list else ():
             slot = message["calls"].setdefault(
                 field(call, "index") or 0, {"id": None, "name": "", "args": ""}
             )

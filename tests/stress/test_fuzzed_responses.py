@@ -180,7 +180,7 @@ FUZZ = settings(
 
 @FUZZ
 @given(body=COMPLETION)
-def test_any_completion_reaches_the_user_unchanged(wire, telemetry, body):
+def test_any_completion_reaches_the_user_unchanged(wire, telemetry, caplog, body):
     wire.headers = {"content-type": "application/json", "x-request-id": "rid"}
     wire.body = json.dumps(body).encode()
     before = len(telemetry.exporter.get_finished_spans())
@@ -188,6 +188,11 @@ def test_any_completion_reaches_the_user_unchanged(wire, telemetry, body):
     bare = outcome(lambda: dump(create(wire.bare)))
     assert traced == bare
     assert len(telemetry.exporter.get_finished_spans()) == before + 1  # the span ended
+    assert not qwenobs_logs(caplog), "odd wire data is not an internal error"
+
+
+def qwenobs_logs(caplog: Any) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "qwenobs"]
 
 
 def _usage_only(chunk: Any) -> bool:
@@ -196,7 +201,9 @@ def _usage_only(chunk: Any) -> bool:
 
 @FUZZ
 @given(chunks=st.lists(CHUNK, max_size=8), done=st.booleans(), asked_for_usage=st.booleans())
-def test_any_stream_reaches_the_user_unchanged(wire, telemetry, chunks, done, asked_for_usage):
+def test_any_stream_reaches_the_user_unchanged(
+    wire, telemetry, caplog, chunks, done, asked_for_usage
+):
     wire.headers = {"content-type": "text/event-stream"}
     events = [f"data: {json.dumps(c)}\n\n" for c in chunks] + (["data: [DONE]\n\n"] if done else [])
     wire.body = "".join(events).encode()
@@ -213,6 +220,7 @@ def test_any_stream_reaches_the_user_unchanged(wire, telemetry, chunks, done, as
     bare = outcome(lambda: read(wire.bare, hide_usage=not asked_for_usage))
     assert traced == bare
     assert len(telemetry.exporter.get_finished_spans()) == before + 1
+    assert not qwenobs_logs(caplog), "odd wire data is not an internal error"
 
 
 @FUZZ
