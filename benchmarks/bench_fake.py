@@ -17,7 +17,7 @@ from collections.abc import Callable
 import openai
 
 from qwenobs.fake import FakeDashScope, Request
-from qwenobs.fake.inprocess import http_library
+from qwenobs.openai_sdk import http as sdk_http
 
 MESSAGES = [
     {"role": "system", "content": "You are a concise assistant."},
@@ -70,7 +70,7 @@ def recorded(fake: FakeDashScope, **body: object):
 
 
 def in_process() -> list[tuple[str, float, float]]:
-    http = http_library()
+    http = sdk_http
     fake = FakeDashScope()
     fake.reply(ANSWER, repeat=True)
     completion, _, request = recorded(fake, max_tokens=200)
@@ -144,7 +144,7 @@ async def loopback(seconds: float = 4.0) -> dict[str, float]:
     with fake.serve() as server:
         client = server.async_client(
             http_client=openai.DefaultAsyncHttpxClient(
-                trust_env=False, limits=http_library().Limits(max_connections=CLIENTS * 2)
+                trust_env=False, limits=sdk_http.Limits(max_connections=CLIENTS * 2)
             )
         )
         deadline = time.perf_counter() + seconds
@@ -178,7 +178,7 @@ async def loopback(seconds: float = 4.0) -> dict[str, float]:
 
 def main() -> None:
     started = time.perf_counter()
-    print(f"openai {openai.__version__} on {http_library().__name__}\n")
+    print(f"openai {openai.__version__} on {sdk_http.__name__}\n")
     print(f"{'in-process':<44} {'µs':>9} {'ratio':>7}")
     for name, seconds, ratio in in_process():
         print(f"{name:<44} {seconds * 1e6:>9.1f} {ratio:>6.2f}x")

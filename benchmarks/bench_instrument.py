@@ -569,7 +569,6 @@ def proxy_per_chunk(reps: int) -> list[str]:
     Free of HTTP and SSE decoding, so the figure is steady where the end-to-end slope is noisy.
     """
     from openai.types.chat import ChatCompletionChunk
-
     from qwenobs.streams import StreamState, TracedStream
 
     chunks = [

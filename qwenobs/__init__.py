@@ -6,14 +6,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
+from .errors import AgentLoopError, TokenizerUnavailable
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
+from .version import __version__
 
 if TYPE_CHECKING:
+    from .agents import agent, tool
     from .errors import QwenValidationError
     from .instrumentor import QwenInstrumentor
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -24,6 +25,8 @@ __all__ = [
     "ModelInfo",
     "QwenInstrumentor",
     "QwenValidationError",
+    "TokenizerUnavailable",
+    "__version__",
     "agent",
     "count_tokens",
     "estimate_prompt_tokens",
@@ -85,12 +88,12 @@ def __getattr__(name: str) -> Any:
         from .instrumentor import QwenInstrumentor
 
         return QwenInstrumentor
-    if name in ("agent", "tool", "AgentLoopError"):
+    if name in ("agent", "tool"):
         from . import agents
 
         return getattr(agents, name)
-    if name == "QwenValidationError":
-        from .errors import QwenValidationError
+    if name == "QwenValidationError":  # an openai.BadRequestError, built on first use
+        from . import errors
 
-        return QwenValidationError
+        return errors.QwenValidationError
     raise AttributeError(f"module 'qwenobs' has no attribute {name!r}")

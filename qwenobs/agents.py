@@ -1,7 +1,8 @@
 """Agent loops: an ``invoke_agent`` span over the rounds, loop guards, and ``execute_tool`` spans.
 
-The chat wrapper finds the running agent through a context variable, so every chat call inside
+A traced chat call finds the running agent through a context variable, so every chat call inside
 ``with qwenobs.agent(...)`` (threads and tasks started inside copy the context) reports to it.
+Agent and tool spans go to the tracer ``instrument()`` hands over (``use_tracer``).
 """
 
 from __future__ import annotations
@@ -11,53 +12,33 @@ import inspect
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from . import semconv as sc
+from .errors import AgentLoopError
+from .fields import field
+from .tracing import activate, deactivate, record_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-AGENT_ROUNDS = "dashscope.agent.rounds"
-AGENT_TOOL_CALLS = "dashscope.agent.tool_calls"
-AGENT_REPEATED = "dashscope.agent.repeated_tool_calls"
-AGENT_FORCED_ANSWER = "dashscope.agent.forced_answer"
-AGENT_MAX_ROUNDS = "dashscope.agent.max_rounds"
-AGENT_ANSWER_AFTER = "dashscope.agent.answer_after"
-REPEATED_EVENT = "dashscope.agent.repeated_tool_call"
-CONVERSATION_ID = "gen_ai.conversation.id"
-AGENT_NAME = "gen_ai.agent.name"
-TOOL_NAME = "gen_ai.tool.name"
-TOOL_CALL_ID = "gen_ai.tool.call.id"
-
 current_agent: ContextVar[AgentRun | None] = ContextVar("qwenobs_agent", default=None)
+_tracer: trace.Tracer | None = None
 
 
-class AgentLoopError(RuntimeError):
-    """The model kept asking for tools past ``max_rounds``; raised before the next call is sent."""
-
-    def __init__(
-        self, name: str, rounds: int, max_rounds: int, repeated: Mapping[str, int]
-    ) -> None:
-        self.rounds, self.max_rounds, self.repeated = rounds, max_rounds, dict(repeated)
-        detail = ", ".join(f"{call} x{n}" for call, n in self.repeated.items()) or "none"
-        super().__init__(
-            f"agent {name!r} asked for tools in {rounds} rounds, more than max_rounds={max_rounds}; "
-            f"repeated calls: {detail}. Raise max_rounds, or pass answer_after=N to make the model "
-            "answer after N rounds."
-        )
+def use_tracer(tracer: trace.Tracer | None) -> None:
+    """Where agent and tool spans go: ``instrument()`` passes its tracer, so they land beside the
+    chat spans; None (after ``uninstrument()``) falls back to the global tracer provider."""
+    global _tracer
+    _tracer = tracer
 
 
-def _tracer() -> trace.Tracer:
-    from .instrumentor import QwenInstrumentor
-
-    telemetry = getattr(QwenInstrumentor(), "_telemetry", None)
-    return telemetry.tracer if telemetry is not None else trace.get_tracer("qwenobs")
+def _current_tracer() -> trace.Tracer:
+    return _tracer if _tracer is not None else trace.get_tracer("qwenobs")
 
 
 def _call_key(name: Any, arguments: Any) -> str:
@@ -95,19 +76,23 @@ class AgentRun:
         self._pending: list[tuple[Any, Any]] = []  # (id, name) the last response asked for
         self.span: Any = None
 
-    # --- what the chat wrapper calls ------------------------------------------------------
+    # --- what a traced chat call calls ----------------------------------------------------
 
-    def before_chat(self, span: Any, body: Mapping[str, Any], options: Any) -> Exception | None:
-        """Guard the loop before a chat call is sent; an error to raise instead of sending."""
-        span.set_attribute(CONVERSATION_ID, self.conversation_id)
+    def guard(self, span: Any, body: Mapping[str, Any]) -> Exception | None:
+        """Check the loop before a chat call is sent; an error to raise instead of sending."""
+        span.set_attribute(sc.CONVERSATION_ID, self.conversation_id)
         self._note_repeats(span, body.get("messages"))
         if self.max_rounds is not None and self.rounds > self.max_rounds:
             return AgentLoopError(self.name, self.rounds, self.max_rounds, self.repeated)
-        if self.answer_after is not None and self.rounds >= self.answer_after and body.get("tools"):
-            options.json_data = {**body, "tool_choice": "none"}
-            self.forced_answer = True
-            span.set_attribute(AGENT_FORCED_ANSWER, True)
         return None
+
+    def rewrite(self, span: Any, body: dict[str, Any]) -> dict[str, Any]:
+        """The body to send: with ``tool_choice="none"`` once ``answer_after`` rounds are done."""
+        if self.answer_after is not None and self.rounds >= self.answer_after and body.get("tools"):
+            self.forced_answer = True
+            span.set_attribute(sc.AGENT_FORCED_ANSWER, True)
+            return {**body, "tool_choice": "none"}
+        return body
 
     def after_chat(self, tool_calls: list[tuple[Any, Any]]) -> None:
         if tool_calls:
@@ -117,33 +102,19 @@ class AgentRun:
 
     def _note_repeats(self, span: Any, messages: Any) -> None:
         for message in messages if isinstance(messages, list) else ():
-            calls = (
-                message.get("tool_calls")
-                if isinstance(message, Mapping)
-                else getattr(message, "tool_calls", None)
-            )
-            for call in calls or ():
-                call_id = call.get("id") if isinstance(call, Mapping) else getattr(call, "id", None)
+            for call in field(message, "tool_calls") or ():
+                call_id = field(call, "id")
                 if call_id in self._seen_ids:
                     continue
                 self._seen_ids.add(call_id)
-                function = (
-                    call.get("function")
-                    if isinstance(call, Mapping)
-                    else getattr(call, "function", None)
-                )
-                get = (
-                    function.get
-                    if isinstance(function, Mapping)
-                    else lambda k, f=function: getattr(f, k, None)
-                )
-                key = _call_key(get("name"), get("arguments"))
+                function = field(call, "function")
+                key = _call_key(field(function, "name"), field(function, "arguments"))
                 if key in self._seen_calls:
                     self.repeated[key] += 1
                     event = {"call": key, "round": self.rounds}
-                    span.add_event(REPEATED_EVENT, event)
+                    span.add_event(sc.REPEATED_EVENT, event)
                     if self.span is not None:
-                        self.span.add_event(REPEATED_EVENT, event)
+                        self.span.add_event(sc.REPEATED_EVENT, event)
                 self._seen_calls.add(key)
 
     def claim_call_id(self, tool_name: str) -> Any:
@@ -156,10 +127,10 @@ class AgentRun:
 
     def attributes(self) -> dict[str, Any]:
         return {
-            AGENT_ROUNDS: self.rounds,
-            AGENT_TOOL_CALLS: self.tool_calls,
-            AGENT_REPEATED: sum(self.repeated.values()),
-            AGENT_FORCED_ANSWER: self.forced_answer,
+            sc.AGENT_ROUNDS: self.rounds,
+            sc.AGENT_TOOL_CALLS: self.tool_calls,
+            sc.AGENT_REPEATED: sum(self.repeated.values()),
+            sc.AGENT_FORCED_ANSWER: self.forced_answer,
         }
 
 
@@ -186,34 +157,29 @@ class agent:
     def __enter__(self) -> AgentRun:
         run = self.run
         attrs: dict[str, Any] = {
-            sc.OPERATION: "invoke_agent",
+            sc.OPERATION: sc.OPERATION_AGENT,
             sc.PROVIDER: sc.PROVIDER_NAME,
-            AGENT_NAME: run.name,
-            CONVERSATION_ID: run.conversation_id,
+            sc.AGENT_NAME: run.name,
+            sc.CONVERSATION_ID: run.conversation_id,
         }
         if run.max_rounds is not None:
-            attrs[AGENT_MAX_ROUNDS] = run.max_rounds
+            attrs[sc.AGENT_MAX_ROUNDS] = run.max_rounds
         if run.answer_after is not None:
-            attrs[AGENT_ANSWER_AFTER] = run.answer_after
-        run.span = _tracer().start_span(
+            attrs[sc.AGENT_ANSWER_AFTER] = run.answer_after
+        run.span = _current_tracer().start_span(
             f"invoke_agent {run.name}", kind=SpanKind.INTERNAL, attributes=attrs
         )
-        self._tokens = (
-            otel_context.attach(trace.set_span_in_context(run.span)),
-            current_agent.set(run),
-        )
+        self._tokens = (activate(run.span), current_agent.set(run))
         return run
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         run = self.run
         context_token, agent_token = self._tokens
         current_agent.reset(agent_token)
-        otel_context.detach(context_token)
+        deactivate(context_token)
         run.span.set_attributes(run.attributes())
         if exc is not None:
-            run.span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
-            run.span.record_exception(exc)
-            run.span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+            record_error(run.span, exc)
         run.span.end()
 
     async def __aenter__(self) -> AgentRun:
@@ -287,30 +253,19 @@ def _start_tool(name: str, call_id: str | None) -> tuple[Any, Any]:
     run = current_agent.get()
     if call_id is None and run is not None:
         call_id = run.claim_call_id(name)
-    attrs: dict[str, Any] = {sc.OPERATION: "execute_tool", TOOL_NAME: name}
+    attrs: dict[str, Any] = {sc.OPERATION: sc.OPERATION_TOOL, sc.TOOL_NAME: name}
     if call_id:
-        attrs[TOOL_CALL_ID] = call_id
+        attrs[sc.TOOL_CALL_ID] = call_id
     if run is not None:
-        attrs[CONVERSATION_ID] = run.conversation_id
-    span = _tracer().start_span(f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attrs)
-    return span, otel_context.attach(trace.set_span_in_context(span))
+        attrs[sc.CONVERSATION_ID] = run.conversation_id
+    span = _current_tracer().start_span(
+        f"execute_tool {name}", kind=SpanKind.INTERNAL, attributes=attrs
+    )
+    return span, activate(span)
 
 
 def _end_tool(span: Any, token: Any, exc: BaseException | None) -> None:
-    otel_context.detach(token)
+    deactivate(token)
     if exc is not None:
-        span.set_attribute(sc.ERROR_TYPE, type(exc).__qualname__)
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+        record_error(span, exc)
     span.end()
-
-
-def iter_tool_calls(completion: Any) -> Iterator[tuple[Any, Any]]:
-    """(id, name) of each tool call in a non-streaming completion."""
-    choices = getattr(completion, "choices", None)
-    if not isinstance(choices, list):
-        return
-    for choice in choices:
-        message = getattr(choice, "message", None)
-        for call in getattr(message, "tool_calls", None) or ():
-            yield getattr(call, "id", None), getattr(getattr(call, "function", None), "name", None)

@@ -1,4 +1,4 @@
-"""Pure functions: request keyword arguments and responses -> span attribute dicts.
+"""Pure functions: a request, a completion or a finished stream -> span attribute dicts.
 
 Responses are read defensively: the SDK's pydantic objects or plain dicts, with any field missing,
 null or of an odd type. Nothing here raises on what the wire can send.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import semconv as sc
 from .fields import field, jsonable, message_text
+from .streaming import StreamState
 
 
 def request_attributes(params: Mapping[str, Any], stream: bool) -> dict:
@@ -20,7 +21,7 @@ def request_attributes(params: Mapping[str, Any], stream: bool) -> dict:
     get = params.get
     model = get("model")
     attrs: dict[str, Any] = {
-        sc.OPERATION: "chat",
+        sc.OPERATION: sc.OPERATION_CHAT,
         sc.PROVIDER: sc.PROVIDER_NAME,
         sc.REQUEST_MODEL: model if isinstance(model, str) else "unknown",
         sc.REQUEST_STREAM: bool(stream),
@@ -88,7 +89,7 @@ def _reasoning_text(message: Any) -> Any:
     return getattr(message, "reasoning_content", None)
 
 
-def response_attributes(completion: Any) -> dict:
+def completion_attributes(completion: Any) -> dict:
     """Attributes of a non-streaming ``chat.completion``."""
     get = dict.get if isinstance(completion, dict) else getattr  # the same (obj, name, default)
     attrs: dict[str, Any] = {}
@@ -124,6 +125,40 @@ def response_attributes(completion: Any) -> dict:
     usage = get(completion, "usage", None)
     if usage is not None:
         attrs.update(usage_attributes(usage))
+    return attrs
+
+
+def completion_tool_calls(completion: Any) -> Iterator[tuple[Any, Any]]:
+    """(id, name) of each tool call a non-streaming completion asks for."""
+    choices = field(completion, "choices")
+    if not isinstance(choices, list):
+        return
+    for choice in choices:
+        calls = field(field(choice, "message"), "tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            yield field(call, "id"), field(field(call, "function"), "name")
+
+
+def stream_attributes(state: StreamState, how: str, started: float) -> dict:
+    """Attributes of a finished stream: what its chunks showed, and how it ended (``how``).
+    ``started`` is the call's start on the ``time.perf_counter`` clock the state uses."""
+    attrs: dict[str, Any] = {sc.STREAM_END: how, sc.RESPONSE_TOOL_CALLS: state.tool_calls}
+    if isinstance(state.response_id, str):
+        attrs[sc.RESPONSE_ID] = state.response_id
+    if isinstance(state.model, str):
+        attrs[sc.RESPONSE_MODEL] = state.model
+    if state.saw_finish:
+        attrs[sc.RESPONSE_FINISH_REASONS] = tuple(
+            state.saw_finish[i] for i in sorted(state.saw_finish)
+        )
+    if state.reasoning_chars:
+        attrs[sc.REASONING_CHARS] = state.reasoning_chars
+    if state.first_chunk_at is not None:
+        attrs[sc.RESPONSE_TTFC] = state.first_chunk_at - started
+    if state.first_content_at is not None:
+        attrs[sc.TIME_TO_FIRST_CONTENT] = state.first_content_at - started
+    if state.usage is not None:
+        attrs.update(usage_attributes(state.usage))
     return attrs
 
 

@@ -88,8 +88,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 def _print_text(results: list[tuple[str, int, Finding]], files: int) -> None:
     for file, number, f in results:
-        where = f"messages[{f.index}]" if f.index is not None else (f.param or "request")
-        print(f"{file}: request {number}: {where}: {f.severity} [{f.rule}]")
+        print(f"{file}: request {number}: {f.where}: {f.severity} [{f.rule}]")
         print(f"    {f.message}")
     errors = sum(f.is_error for _, _, f in results)
     warnings = len(results) - errors

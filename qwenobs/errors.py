@@ -1,36 +1,104 @@
-"""The one exception qwenobs raises on purpose."""
+"""Every exception qwenobs raises on purpose, each defined here once and exported from ``qwenobs``.
+
+Importing this module imports nothing heavy, so the pure layers (tokens, validation) raise from
+here too. ``QwenValidationError`` is an ``openai.BadRequestError``; its class is built from the
+openai SDK the first time it is asked for, which keeps the openai import out of those layers.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from . import sdk
-from .validation import Finding
+if TYPE_CHECKING:
+    import openai
+
+    from .validation.findings import Finding
+
+    class QwenValidationError(openai.BadRequestError):
+        findings: list[Finding]
+
+        def __init__(self, findings: Sequence[Finding], url: str = ...) -> None: ...
 
 
-class QwenValidationError(sdk.BadRequestError):
-    """DashScope would reject this request with a 400; qwenobs stopped it before anything was sent.
+__all__ = ["AgentLoopError", "MissingExtra", "QwenValidationError", "TokenizerUnavailable"]
 
-    It is an ``openai.BadRequestError`` (status 400, code ``invalid_parameter_error``), so existing
-    ``except openai.BadRequestError`` handlers keep working. ``.findings`` lists every problem.
-    """
+
+class MissingExtra(ImportError):
+    """A feature needs an optional dependency; the message names the extra that installs it."""
+
+    def __init__(self, extra: str, what: str) -> None:
+        self.extra = extra
+        super().__init__(f"{what}: pip install 'qwenobs[{extra}]'")
+
+
+class TokenizerUnavailable(MissingExtra):
+    """The Qwen vocabulary is not installed: token counts need the ``tokens`` extra."""
+
+
+class AgentLoopError(RuntimeError):
+    """The model kept asking for tools past ``max_rounds``; raised before the next call is sent."""
 
     def __init__(
-        self, findings: Sequence[Finding], url: str = "https://dashscope.aliyuncs.com/"
+        self, name: str, rounds: int, max_rounds: int, repeated: Mapping[str, int]
     ) -> None:
-        self.findings = list(findings)
-        lines = [
-            "qwenobs stopped this request before sending; DashScope would reject it with HTTP 400:"
-        ]
-        lines += [f"  - {f}" for f in self.findings]
-        lines.append("(validate='warn' or QWENOBS_VALIDATE=warn sends it anyway)")
-        message = "\n".join(lines)
-        body = {
-            "code": "invalid_parameter_error",
-            "param": self.findings[0].param if self.findings else None,
-            "message": message,
-            "type": "invalid_request_error",
-        }
-        request = sdk.http.Request("POST", url)
-        response = sdk.http.Response(400, request=request, json={"error": body})
-        super().__init__(message, response=response, body=body)
+        self.rounds, self.max_rounds, self.repeated = rounds, max_rounds, dict(repeated)
+        detail = ", ".join(f"{call} x{n}" for call, n in self.repeated.items()) or "none"
+        super().__init__(
+            f"agent {name!r} asked for tools in {rounds} rounds, more than max_rounds={max_rounds}; "
+            f"repeated calls: {detail}. Raise max_rounds, or pass answer_after=N to make the model "
+            "answer after N rounds."
+        )
+
+
+def _validation_error_class() -> type:
+    from . import openai_sdk
+
+    class QwenValidationError(openai_sdk.BadRequestError):
+        """DashScope would reject this request with a 400; qwenobs stopped it before anything
+        was sent.
+
+        It is an ``openai.BadRequestError`` (status 400, code ``invalid_parameter_error``), so
+        existing ``except openai.BadRequestError`` handlers keep working. ``.findings`` lists
+        every problem.
+        """
+
+        def __init__(
+            self, findings: Sequence[Finding], url: str = "https://dashscope.aliyuncs.com/"
+        ) -> None:
+            self.findings = list(findings)
+            lines = [
+                "qwenobs stopped this request before sending; DashScope would reject it with "
+                "HTTP 400:"
+            ]
+            lines += [f"  - {f}" for f in self.findings]
+            lines.append("(validate='warn' or QWENOBS_VALIDATE=warn sends it anyway)")
+            message = "\n".join(lines)
+            body = {
+                "code": "invalid_parameter_error",
+                "param": self.findings[0].param if self.findings else None,
+                "message": message,
+                "type": "invalid_request_error",
+            }
+            request = openai_sdk.http.Request("POST", url)
+            response = openai_sdk.http.Response(400, request=request, json={"error": body})
+            super().__init__(message, response=response, body=body)
+
+    # Named as if defined at module level, so it pickles and reprs like any other class here.
+    QwenValidationError.__module__ = __name__
+    QwenValidationError.__qualname__ = "QwenValidationError"
+    return QwenValidationError
+
+
+_build_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name != "QwenValidationError":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _build_lock:  # one class for every thread, so `except` clauses always match
+        built = globals().get(name)
+        if built is None:
+            built = globals()[name] = _validation_error_class()
+    return built

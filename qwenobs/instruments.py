@@ -1,4 +1,5 @@
-"""The OpenTelemetry metric instruments qwenobs records, and when it hands them to the SDK.
+"""The OpenTelemetry metric instruments qwenobs records, and when it hands them to the
+OpenTelemetry SDK (the meter's implementation; not the openai SDK).
 
 The OpenTelemetry SDK spends about 10 microseconds on each histogram measurement (attribute
 cleaning and hashing, aggregation lookup, exemplar checks); recorded in the middle of a user's
@@ -19,7 +20,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry import trace
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpMeter, Observation
@@ -29,8 +30,28 @@ from . import semconv as sc
 
 QUEUE_LIMIT = 4096  # calls; about 1.5 MiB with their span contexts
 
-# (key, duration, time to first chunk, input, output, cache read, reasoning tokens, span context)
-_Pending = tuple[tuple, float, float | None, Any, Any, Any, Any, SpanContext | None]
+
+class MetricKey(NamedTuple):
+    """What a call's metric attributes are made of (their sets are built once per key)."""
+
+    request_model: str
+    response_model: str | None
+    server_address: str
+    server_port: int
+    error_type: str | None
+
+
+class Measurement(NamedTuple):
+    """One finished call's numbers, queued until a metric reader collects."""
+
+    key: MetricKey
+    duration: float
+    time_to_first_chunk: float | None
+    input_tokens: Any
+    output_tokens: Any
+    cache_read_tokens: Any
+    reasoning_tokens: Any
+    span_context: SpanContext | None
 
 
 class Instruments:
@@ -38,11 +59,11 @@ class Instruments:
 
     def __init__(self, meter: Meter) -> None:
         self.enabled = not isinstance(meter, NoOpMeter)
-        self._pending: deque[_Pending] = deque()
+        self._pending: deque[Measurement] = deque()
         self._flush_lock = threading.Lock()  # one hand-over at a time keeps the sums exact
         _live.add(self)
-        self._cache_read: dict[tuple, int] = {}
-        self._reasoning: dict[tuple, int] = {}
+        self._cache_read: dict[MetricKey, int] = {}
+        self._reasoning: dict[MetricKey, int] = {}
         self.duration = _histogram(
             meter, sc.METRIC_DURATION, "s", "GenAI operation duration", sc.DURATION_BUCKETS
         )
@@ -73,22 +94,20 @@ class Instruments:
 
     def record(
         self,
-        key: tuple,
+        key: MetricKey,
         duration: float,
-        ttfc: float | None,
         attrs: dict[str, Any],
         span_context: SpanContext | None,
     ) -> None:
-        """Queue one finished call. ``attrs`` are the span's attributes; ``key`` is
-        (request model, response model, server address, server port, error type)."""
+        """Queue one finished call; ``attrs`` are its span's attributes."""
         if not self.enabled:
             return
         pending = self._pending
         pending.append(
-            (
+            Measurement(
                 key,
                 duration,
-                ttfc,
+                attrs.get(sc.RESPONSE_TTFC),
                 attrs.get(sc.USAGE_INPUT),
                 attrs.get(sc.USAGE_OUTPUT),
                 attrs.get(sc.USAGE_CACHE_READ),
@@ -111,41 +130,33 @@ class Instruments:
                     item = pending.popleft()
                 except IndexError:  # another thread took the last one
                     break
-                self._hand_over(*item)
+                self._hand_over(item)
         finally:
             self._flush_lock.release()
 
-    def _hand_over(
-        self,
-        key: tuple,
-        duration: float,
-        ttfc: float | None,
-        input_tokens: Any,
-        output_tokens: Any,
-        cached: Any,
-        reasoning: Any,
-        span_context: SpanContext | None,
-    ) -> None:
-        common, as_input, as_output = _metric_attributes(key)
+    def _hand_over(self, m: Measurement) -> None:
+        common, as_input, as_output = _metric_attributes(m.key)
         # The call's span, so exemplars point at it.
         context = (
-            trace.set_span_in_context(NonRecordingSpan(span_context))
-            if span_context is not None
+            trace.set_span_in_context(NonRecordingSpan(m.span_context))
+            if m.span_context is not None
             else None
         )
-        self.duration.record(duration, common, context)
-        if ttfc is not None:
-            self.time_to_first_chunk.record(ttfc, common, context)
-        if input_tokens is not None:
-            self.tokens.record(input_tokens, as_input, context)
-        if output_tokens is not None:
-            self.tokens.record(output_tokens, as_output, context)
-        if cached:
-            self._cache_read[key] = self._cache_read.get(key, 0) + cached
-        if reasoning:
-            self._reasoning[key] = self._reasoning.get(key, 0) + reasoning
+        self.duration.record(m.duration, common, context)
+        if m.time_to_first_chunk is not None:
+            self.time_to_first_chunk.record(m.time_to_first_chunk, common, context)
+        if m.input_tokens is not None:
+            self.tokens.record(m.input_tokens, as_input, context)
+        if m.output_tokens is not None:
+            self.tokens.record(m.output_tokens, as_output, context)
+        if m.cache_read_tokens:
+            self._cache_read[m.key] = self._cache_read.get(m.key, 0) + m.cache_read_tokens
+        if m.reasoning_tokens:
+            self._reasoning[m.key] = self._reasoning.get(m.key, 0) + m.reasoning_tokens
 
-    def _observe(self, totals: dict[tuple, int], options: CallbackOptions) -> Iterable[Observation]:
+    def _observe(
+        self, totals: dict[MetricKey, int], options: CallbackOptions
+    ) -> Iterable[Observation]:
         # Every live queue, not only this one: instrumenting twice on one SDK meter (once through
         # the API's proxy meter) creates two Instruments, but the SDK keeps one callback per name.
         for instruments in list(_live):
@@ -200,18 +211,17 @@ if hasattr(os, "register_at_fork"):
 
 
 @functools.lru_cache(maxsize=1024)
-def _metric_attributes(key: tuple) -> tuple[dict, dict, dict]:
+def _metric_attributes(key: MetricKey) -> tuple[dict, dict, dict]:
     """The metric attribute sets for one (model, server, error) combination, built once."""
-    request_model, response_model, address, port, error_type = key
     common: dict[str, Any] = {
-        sc.OPERATION: "chat",
+        sc.OPERATION: sc.OPERATION_CHAT,
         sc.PROVIDER: sc.PROVIDER_NAME,
-        sc.REQUEST_MODEL: request_model,
-        sc.SERVER_ADDRESS: address,
-        sc.SERVER_PORT: port,
+        sc.REQUEST_MODEL: key.request_model,
+        sc.SERVER_ADDRESS: key.server_address,
+        sc.SERVER_PORT: key.server_port,
     }
-    if response_model is not None:
-        common[sc.RESPONSE_MODEL] = response_model
-    if error_type is not None:
-        common[sc.ERROR_TYPE] = error_type
+    if key.response_model is not None:
+        common[sc.RESPONSE_MODEL] = key.response_model
+    if key.error_type is not None:
+        common[sc.ERROR_TYPE] = key.error_type
     return common, {**common, sc.TOKEN_TYPE: "input"}, {**common, sc.TOKEN_TYPE: "output"}

@@ -1,4 +1,5 @@
-"""Attribute and metric names (GenAI semantic conventions; ours under ``dashscope.``), and host detection."""
+"""Every attribute, event and metric name qwenobs writes (GenAI semantic conventions; ours under
+``dashscope.``), defined once; and how a call is recognised as a DashScope chat call."""
 
 from __future__ import annotations
 
@@ -41,6 +42,22 @@ RESPONSE_TOOL_CALLS = "dashscope.response.tool_calls"
 REQUEST_ID = "dashscope.request_id"
 STREAM_END = "dashscope.stream.end"  # how a stream's span ended: exhausted, closed, abandoned, ...
 VALIDATION_EVENT = "dashscope.validation"
+
+# Agent and tool spans (qwenobs.agent, qwenobs.tool).
+OPERATION_CHAT = "chat"
+OPERATION_AGENT = "invoke_agent"
+OPERATION_TOOL = "execute_tool"
+CONVERSATION_ID = "gen_ai.conversation.id"
+AGENT_NAME = "gen_ai.agent.name"
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_CALL_ID = "gen_ai.tool.call.id"
+AGENT_ROUNDS = "dashscope.agent.rounds"
+AGENT_TOOL_CALLS = "dashscope.agent.tool_calls"
+AGENT_REPEATED = "dashscope.agent.repeated_tool_calls"
+AGENT_FORCED_ANSWER = "dashscope.agent.forced_answer"
+AGENT_MAX_ROUNDS = "dashscope.agent.max_rounds"
+AGENT_ANSWER_AFTER = "dashscope.agent.answer_after"
+REPEATED_EVENT = "dashscope.agent.repeated_tool_call"
 
 METRIC_DURATION = "gen_ai.client.operation.duration"
 METRIC_TOKENS = "gen_ai.client.token.usage"
@@ -87,6 +104,13 @@ COMPATIBLE_PATH = "/compatible-mode/"
 
 
 def is_dashscope(host: str, path: str, extra_hosts: Iterable[str] = ()) -> bool:
-    """Every DashScope host ends in .aliyuncs.com; the /compatible-mode/ path is distinctive too."""
+    """Every DashScope host ends in .aliyuncs.com; the /compatible-mode/ path is distinctive too.
+    ``extra_hosts`` (lower case) are more hosts to treat as DashScope, e.g. a gateway."""
     host = host.lower()
     return host.endswith(DASHSCOPE_DOMAIN) or COMPATIBLE_PATH in path or host in extra_hosts
+
+
+def is_chat_path(path: str) -> bool:
+    """True for the chat-completions endpoint, absolute (``/v1/chat/completions``) or relative."""
+    path = path.rstrip("/")
+    return path.endswith("/chat/completions") or path == "chat/completions"

@@ -29,10 +29,10 @@ _SHOWN = (
     (sc.RESPONSE_TTFC, "first chunk", "{:.0f} ms"),
     (sc.TIME_TO_FIRST_CONTENT, "first answer", "{:.0f} ms"),
     (sc.RESPONSE_FINISH_REASONS, "finish", "{}"),
-    ("dashscope.agent.rounds", "rounds", "{}"),
-    ("dashscope.agent.tool_calls", "tool calls", "{}"),
-    ("dashscope.agent.repeated_tool_calls", "repeated", "{}"),
-    ("gen_ai.tool.call.id", "call", "{}"),
+    (sc.AGENT_ROUNDS, "rounds", "{}"),
+    (sc.AGENT_TOOL_CALLS, "tool calls", "{}"),
+    (sc.AGENT_REPEATED, "repeated", "{}"),
+    (sc.TOOL_CALL_ID, "call", "{}"),
     (sc.ERROR_TYPE, "error", "{}"),
 )
 _MILLIS = {sc.RESPONSE_TTFC, sc.TIME_TO_FIRST_CONTENT}

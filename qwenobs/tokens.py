@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .errors import TokenizerUnavailable
 from .fields import field, jsonable, message_text
 
 __all__ = ["count_tokens", "decode", "encode", "estimate_prompt_tokens"]
@@ -23,33 +24,30 @@ _SPLIT = (
     r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"""
     r"""| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
-_SPECIAL = {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645}
+IM_START, IM_END = 151644, 151645  # the ChatML markers around every message
+_SPECIAL = {"<|endoftext|>": 151643, "<|im_start|>": IM_START, "<|im_end|>": IM_END}
 
 # tiktoken's Rust BPE can overflow its stack on one enormous piece; encode long text in slices.
 _SLICE = 100_000
 
-# ChatML framing per message: <|im_start|>{role}\n ... <|im_end|>\n
-_PER_MESSAGE = 5
-_REPLY_PRIMER = 3  # <|im_start|>assistant\n
-# Qwen's template wraps tool definitions in a fixed instruction block in the system turn.
-_TOOLS_PREAMBLE = 120
-_PER_TOOL_CALL = 6  # <tool_call>\n ... \n</tool_call>
-
-
-class TokenizerUnavailable(ImportError):
-    """The Qwen vocabulary needs the ``tokens`` extra."""
+# Qwen's chat template, in tokens: the rules' context check and the fake's usage agree on these.
+PER_MESSAGE = 5  # ChatML framing per message: <|im_start|>{role}\n ... <|im_end|>\n
+REPLY_PRIMER = 3  # <|im_start|>assistant\n
+TOOLS_PREAMBLE = 120  # the fixed instruction block that wraps tool definitions in the system turn
+PER_TOOL_CALL = 6  # <tool_call>\n ... \n</tool_call>
 
 
 def _vocab_path() -> Path:
     spec = importlib.util.find_spec("dashscope")
     if spec is None or not spec.submodule_search_locations:
         raise TokenizerUnavailable(
-            "Qwen token counting needs the Qwen vocabulary from the dashscope package: "
-            "pip install 'qwenobs[tokens]'"
+            "tokens", "Qwen token counting needs the Qwen vocabulary from the dashscope package"
         )
     path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "qwen.tiktoken"
     if not path.is_file():
-        raise TokenizerUnavailable(f"the dashscope package has no Qwen vocabulary at {path}")
+        raise TokenizerUnavailable(
+            "tokens", f"the dashscope package has no Qwen vocabulary at {path}"
+        )
     return path
 
 
@@ -59,9 +57,7 @@ def _encoding() -> Any:
         import tiktoken
         from tiktoken.load import load_tiktoken_bpe
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise TokenizerUnavailable(
-            "Qwen token counting needs tiktoken: pip install 'qwenobs[tokens]'"
-        ) from exc
+        raise TokenizerUnavailable("tokens", "Qwen token counting needs tiktoken") from exc
     ranks = load_tiktoken_bpe(str(_vocab_path()))
     return tiktoken.Encoding(
         name="qwen", pat_str=_SPLIT, mergeable_ranks=ranks, special_tokens=_SPECIAL
@@ -111,17 +107,17 @@ def estimate_prompt_tokens(messages: Iterable[Any], tools: Iterable[Any] | None 
 
     Messages may be dicts or SDK message objects. Images and audio parts are not counted.
     """
-    total = _REPLY_PRIMER
+    total = REPLY_PRIMER
     for message in messages:
-        total += _PER_MESSAGE + count_tokens(message_text(field(message, "content")))
+        total += PER_MESSAGE + count_tokens(message_text(field(message, "content")))
         for call in field(message, "tool_calls") or ():
             function = field(call, "function")
-            total += _PER_TOOL_CALL + count_tokens(
+            total += PER_TOOL_CALL + count_tokens(
                 f'{{"name": "{field(function, "name")}", "arguments": {field(function, "arguments")}}}'
             )
     tools = list(tools or ())
     if tools:
-        total += _TOOLS_PREAMBLE + count_tokens(
+        total += TOOLS_PREAMBLE + count_tokens(
             "\n".join(json.dumps(t, ensure_ascii=False, default=jsonable) for t in tools)
         )
     return total

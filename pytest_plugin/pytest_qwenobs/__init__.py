@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .cassette_format import load_interactions
+    from qwenobs.cassettes import load_interactions
+
     from .fakes import QwenServer
     from .spans import QwenSpans, SpanAssertionError
 
@@ -17,12 +18,15 @@ _HOMES = {
     "QwenServer": "fakes",
     "QwenSpans": "spans",
     "SpanAssertionError": "spans",
-    "load_interactions": "cassette_format",
 }
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: the plugin module is imported by every pytest run, this package with it.
+    if name == "load_interactions":  # the cassette format lives in the core package
+        from qwenobs.cassettes import load_interactions
+
+        return load_interactions
     if name in _HOMES:
         import importlib
 

@@ -105,8 +105,8 @@ def recording(
     arguments (from the ``qwen_cassette_config`` fixture)."""
     import vcr
 
-    from .cassette_format import QwenYamlSerializer
-    from .scrub import Scrubber
+    from qwenobs.cassettes import QwenYamlSerializer
+    from qwenobs.scrub import Scrubber
 
     mode = rec.record_mode
     if mode == "rewrite":

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from qwenobs.semconv import is_chat_path
+
 if TYPE_CHECKING:
-    from qwenobs.fake import Call, FakeDashScope, Response, Route
+    from qwenobs.fake import Call, FakeDashScope, Response
     from qwenobs.fake.engine import Request
     from qwenobs.fake.server import FakeServer
 
@@ -43,20 +45,11 @@ def unused_answers(fake: FakeDashScope) -> list[str]:
     """One line per scripted answer nothing asked for (repeating default answers excluded)."""
     lines = []
     for route in (*fake.script.routes, fake.script.default):
-        where = "fake" if route is fake.script.default else _route_name(route)
+        where = "fake" if route is fake.script.default else str(route)
         for answer, repeat in route.queued:
             if not repeat:
                 lines.append(f"{where}: {describe_answer(answer)}")
     return lines
-
-
-def _route_name(route: Route) -> str:
-    conditions = [
-        f"{name}={value!r}"
-        for name in ("model", "last_message", "match")
-        if (value := getattr(route, name)) is not None
-    ]
-    return f"route({', '.join(conditions)})"
 
 
 def describe_answer(answer: Any) -> str:
@@ -118,15 +111,12 @@ class Switchboard:
     def handle(self, request: Request) -> Response:
         with self._lock:
             fake = self.fake
-            played = self.played.popleft() if self.played and _is_chat(request) else None
+            chat = request.method == "POST" and is_chat_path(request.path)
+            played = self.played.popleft() if self.played and chat else None
         if played is None:
             return fake.handle(request)
         fake.calls.append(_played_call(request, played))
         return played
-
-
-def _is_chat(request: Request) -> bool:
-    return request.method == "POST" and request.path.rstrip("/").endswith("/chat/completions")
 
 
 def _played_call(request: Request, response: Response) -> Call:
@@ -187,7 +177,7 @@ class QwenServer:
         matched against the recording. Returns how many responses were queued; ones never
         requested fail the test like unused replies.
         """
-        from .playback import recorded_responses
+        from qwenobs.fake.playback import recorded_responses
 
         timing = self.fake.timing
         first = timing.first_chunk_delay if first_chunk_delay is None else first_chunk_delay

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-VALIDATION_EVENT = "dashscope.validation"
+from qwenobs import semconv as sc
 
 
 class SpanAssertionError(AssertionError):
@@ -71,8 +71,8 @@ class QwenSpans:
         found = SpanList(
             s
             for s in self.all()
-            if (s.attributes or {}).get("gen_ai.operation.name") == "chat"
-            and (model is None or (s.attributes or {}).get("gen_ai.request.model") == model)
+            if (s.attributes or {}).get(sc.OPERATION) == sc.OPERATION_CHAT
+            and (model is None or (s.attributes or {}).get(sc.REQUEST_MODEL) == model)
         )
         if count is not None and len(found) != count:
             what = f"chat spans of {model!r}" if model else "chat spans"
@@ -114,7 +114,7 @@ class QwenSpans:
     def findings(self, span: ReadableSpan | None = None) -> list[dict]:
         """Validation findings recorded as ``dashscope.validation`` events: rule, severity,
         message, message_index, param."""
-        return self.events(VALIDATION_EVENT, span)
+        return self.events(sc.VALIDATION_EVENT, span)
 
     def clear(self) -> None:
         """Forget the spans so far (metrics are cumulative and stay)."""
@@ -132,7 +132,7 @@ class QwenSpans:
             lines.append(f"  {describe(span)}")
             lines += [
                 f"    ! {e['severity']} {e['rule']}"
-                for e in self.events(VALIDATION_EVENT, span)
+                for e in self.events(sc.VALIDATION_EVENT, span)
                 if "rule" in e
             ]
         return "\n".join(lines)

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..fields import field, message_text
-from ..tokens import encode
+from ..tokens import IM_END, IM_START, encode
 
 MIN_PREFIX = 256
-_IM_START, _IM_END = 151644, 151645
 _KEEP = 256  # prompts remembered per model; the oldest are forgotten first
 
 
@@ -30,11 +29,11 @@ def prompt_ids(messages: Iterable[Any], tools: Iterable[Any] | None) -> tuple[in
         ids += encode(json.dumps(tools, ensure_ascii=False, sort_keys=True))
     for message in messages:
         role = field(message, "role")
-        ids.append(_IM_START)
+        ids.append(IM_START)
         ids += encode(f"{role}\n{message_text(field(message, 'content'))}")
         for call in field(message, "tool_calls") or ():
             ids += encode(json.dumps(call, ensure_ascii=False, sort_keys=True, default=str))
-        ids.append(_IM_END)
+        ids.append(IM_END)
     return tuple(ids)
 
 

@@ -28,15 +28,15 @@ class FakeDashScope(Engine):
         Defaults: a DashScope base URL, a placeholder API key and ``max_retries=0``; ``options``
         override them.
         """
-        from .inprocess import make_client
+        from .inprocess import engine_client
 
-        return make_client(self, is_async=False, **options)
+        return engine_client(self, is_async=False, **options)
 
     def async_client(self, **options: Any) -> Any:
         """An ``openai.AsyncOpenAI`` wired to the fake, like ``client()``."""
-        from .inprocess import make_client
+        from .inprocess import engine_client
 
-        return make_client(self, is_async=True, **options)
+        return engine_client(self, is_async=True, **options)
 
     @property
     def router(self) -> FakeRouter:

@@ -20,15 +20,15 @@ from typing import Any
 
 from ..catalog import DEFAULT_CATALOG, Catalog
 from ..fields import message_text
+from ..semconv import is_chat_path
 from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens
 from ..validation import validate
-from . import errors, render, sse
+from . import error_bodies, render, sse
 from .cache import PrefixCache, prompt_ids
-from .errors import ErrorSpec
+from .error_bodies import ErrorSpec
 from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall
 
 MAX_BODY = 8 * 1024 * 1024  # larger bodies are refused before parsing
-_CHAT_PATH = re.compile(r"/chat/completions/?$")
 
 Part = tuple[float, bytes]  # (seconds to wait before sending, bytes)
 
@@ -188,25 +188,29 @@ class Engine:
     # -- the steps of one request -------------------------------------------------------------
 
     def _answer(self, request: Request, rid: str) -> tuple[Any, Response, Answer | None]:
-        if request.method != "POST" or not _CHAT_PATH.search(request.path):
-            return None, error_response(errors.not_found(request.method, request.path), rid), None
+        if request.method != "POST" or not is_chat_path(request.path):
+            return (
+                None,
+                error_response(error_bodies.not_found(request.method, request.path), rid),
+                None,
+            )
         if not self._authorized(request.headers.get("authorization", "")):
-            return None, error_response(errors.for_status(401), rid), None
+            return None, error_response(error_bodies.for_status(401), rid), None
         if len(request.body) > self.max_body:
-            return None, error_response(errors.too_large(self.max_body), rid), None
+            return None, error_response(error_bodies.too_large(self.max_body), rid), None
         try:
             body = json.loads(request.body)
         except ValueError as exc:  # also undecodable UTF-8
-            return None, error_response(errors.bad_json(str(exc)), rid), None
+            return None, error_response(error_bodies.bad_json(str(exc)), rid), None
         if not isinstance(body, dict):
-            return body, error_response(errors.bad_json("expected a JSON object"), rid), None
+            return body, error_response(error_bodies.bad_json("expected a JSON object"), rid), None
         for name in ("model", "messages"):
             if not body.get(name):
-                return body, error_response(errors.missing_field(name), rid), None
+                return body, error_response(error_bodies.missing_field(name), rid), None
         if self.validate:
             for found in validate(body, catalog=self.catalog):
                 if found.is_error:
-                    spec = errors.for_finding(found, body, self.catalog)
+                    spec = error_bodies.for_finding(found, body, self.catalog)
                     return body, error_response(spec, rid, _streams(body)), None
         with self._lock:
             answer = self.script.next_answer(body)
@@ -276,8 +280,8 @@ class Engine:
     def _failure(self, failure: Failure, body: Mapping[str, Any], meta: render.Meta) -> Response:
         message = failure.message
         if failure.after_chunks is not None and failure.code == "data_inspection_failed":
-            message = message or errors.OUTPUT_INSPECTION
-        spec = errors.for_status(failure.status, failure.code, message)
+            message = message or error_bodies.OUTPUT_INSPECTION
+        spec = error_bodies.for_status(failure.status, failure.code, message)
         if failure.after_chunks is None or not _streams(body):
             return error_response(spec, meta.request_id, _streams(body))
         first, every, size = self._timing(failure.timing)

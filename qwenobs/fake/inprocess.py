@@ -20,29 +20,19 @@ import httpx
 from respx import Route, Router
 from respx.mocks import Mocker
 from respx.models import PassThrough
-from respx.patterns import M, Pattern
+from respx.patterns import Match, Pattern
 
+from ..openai_sdk import http as sdk_http
+from ..semconv import is_dashscope
+from .clients import DASHSCOPE_BASE_URL, make_client
 from .engine import Request, Response
 from .pacing import PacedBody
 
 if TYPE_CHECKING:
     from .engine import Engine
 
-DASHSCOPE_BASE_URL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
-FAKE_API_KEY = "sk-qwenobs-fake"
 _DASHSCOPE_ROUTE = "qwenobs-dashscope"
 _PASS_THROUGH_ROUTE = "qwenobs-pass-through"
-
-
-def http_library() -> ModuleType:
-    """The HTTP library the installed openai is built on: httpx2 (3.x) or httpx (1.x, 2.x)."""
-    import openai
-
-    for cls in openai.DefaultHttpxClient.__mro__:
-        root = cls.__module__.partition(".")[0]
-        if root in ("httpx", "httpx2"):
-            return importlib.import_module(root)
-    raise RuntimeError(f"openai {openai.__version__} is built on neither httpx nor httpx2")
 
 
 def _as_request(method: str, url: Any, headers: Any, body: bytes) -> Request:
@@ -80,24 +70,11 @@ class EngineTransport:
         pass
 
 
-def make_client(engine: Engine, *, is_async: bool, **options: Any) -> Any:
+def engine_client(engine: Engine, *, is_async: bool, **options: Any) -> Any:
     """An ``OpenAI``/``AsyncOpenAI`` wired to ``engine``; ``options`` override the defaults."""
-    import openai
-
-    transport = EngineTransport(http_library(), engine.handle)
-    http_client = (
-        openai.DefaultAsyncHttpxClient(transport=transport)
-        if is_async
-        else openai.DefaultHttpxClient(transport=transport)
-    )
-    settings = {
-        "api_key": FAKE_API_KEY,
-        "base_url": DASHSCOPE_BASE_URL,
-        "max_retries": 0,  # a scripted 429 or 500 fails at once instead of sleeping through retries
-        "http_client": http_client,
-        **options,
-    }
-    return (openai.AsyncOpenAI if is_async else openai.OpenAI)(**settings)
+    transport = EngineTransport(sdk_http, engine.handle)
+    options = {"base_url": DASHSCOPE_BASE_URL, **options}
+    return make_client(is_async=is_async, http={"transport": transport}, **options)
 
 
 # -- interception -----------------------------------------------------------------------------
@@ -115,13 +92,10 @@ class FakeRouter(Router):
         self.set_hosts(())
 
     def set_hosts(self, hosts: tuple[str, ...] | list[str]) -> None:
-        """Route ``*.aliyuncs.com``, any ``/compatible-mode/`` path and ``hosts`` to the fake."""
-        pattern: Pattern = M(host__regex=r"(^|\.)aliyuncs\.com$") | M(
-            path__regex="/compatible-mode/"
-        )
-        for host in hosts:
-            pattern = pattern | M(host=host)
-        super().add(Route(pattern).mock(side_effect=self._respond), name=_DASHSCOPE_ROUTE)
+        """Route what qwenobs traces as DashScope (``*.aliyuncs.com``, any ``/compatible-mode/``
+        path) and ``hosts`` to the fake."""
+        route = Route(_DashScopePattern(hosts)).mock(side_effect=self._respond)
+        super().add(route, name=_DASHSCOPE_ROUTE)
         super().add(Route().pass_through(), name=_PASS_THROUGH_ROUTE)
 
     def add(self, route: Route, *, name: str | None = None) -> Route:
@@ -138,6 +112,16 @@ class FakeRouter(Router):
         return httpx.Response(
             response.status, headers=list(response.headers), stream=PacedBody(response.parts)
         )
+
+
+class _DashScopePattern(Pattern):
+    """A respx pattern for the hosts and paths ``instrument()`` treats as DashScope."""
+
+    def __init__(self, hosts: tuple[str, ...] | list[str]) -> None:
+        super().__init__(frozenset(host.lower() for host in hosts))
+
+    def match(self, request: httpx.Request) -> Match:
+        return Match(is_dashscope(request.url.host, request.url.path, self.value))
 
 
 class _Bridge:

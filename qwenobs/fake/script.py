@@ -95,13 +95,19 @@ class Route:
         self.match = match
         self._queue: deque[_Entry] = deque()
 
+    def __str__(self) -> str:
+        """How the script shows this route: ``route(model='qwen-max')``."""
+        return f"route({self._conditions()})"
+
     def __repr__(self) -> str:
-        conditions = [
+        return f"Route({self._conditions()}, pending={self.pending})"
+
+    def _conditions(self) -> str:
+        return ", ".join(
             f"{name}={value!r}"
             for name in ("model", "last_message", "match")
             if (value := getattr(self, name)) is not None
-        ]
-        return f"Route({', '.join(conditions)}, pending={self.pending})"
+        )
 
     @property
     def pending(self) -> int:

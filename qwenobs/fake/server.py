@@ -16,9 +16,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import error_bodies
+from .clients import make_client
 from .engine import Request, Response, error_response
-from .inprocess import FAKE_API_KEY
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -81,22 +81,9 @@ class FakeServer:
         return self._client(is_async=True, **options)
 
     def _client(self, *, is_async: bool, **options: Any) -> Any:
-        import openai
-
         # trust_env=False: a proxy from the environment must not see loopback traffic.
-        http_client = (
-            openai.DefaultAsyncHttpxClient(trust_env=False)
-            if is_async
-            else openai.DefaultHttpxClient(trust_env=False)
-        )
-        settings = {
-            "api_key": FAKE_API_KEY,
-            "base_url": self.base_url,
-            "max_retries": 0,
-            "http_client": http_client,
-            **options,
-        }
-        return (openai.AsyncOpenAI if is_async else openai.OpenAI)(**settings)
+        options = {"base_url": self.base_url, **options}
+        return make_client(is_async=is_async, http={"trust_env": False}, **options)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -158,7 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Malformed requests get a DashScope-style JSON error, not the stdlib's HTML page."""
-        spec = errors.for_status(code, None, f"Malformed HTTP request: {message or code}")
+        spec = error_bodies.for_status(code, None, f"Malformed HTTP request: {message or code}")
         self.close_connection = True
         with contextlib.suppress(_GONE):
             self._send(_plain_error(spec))
@@ -173,7 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
             response = engine.handle(request)
         except Exception:  # the boundary of a server thread: a bug in the fake answers a 500
             log.exception("the fake DashScope failed on %s %s", self.command, self.path)
-            response = _plain_error(errors.for_status(500, "fake_internal_error", "fake crashed"))
+            response = _plain_error(
+                error_bodies.for_status(500, "fake_internal_error", "fake crashed")
+            )
         try:
             self._send(response)
         except _GONE:  # the client went away; only this connection ends
@@ -189,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if int(length) > limit:
             self._discard(int(length))
-            self._send(_plain_error(errors.too_large(limit)))
+            self._send(_plain_error(error_bodies.too_large(limit)))
             return None
         return self.rfile.read(int(length))
 
@@ -219,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return bytes(body)
             if len(body) + size > limit:
                 self.close_connection = True
-                self._send(_plain_error(errors.too_large(limit)))
+                self._send(_plain_error(error_bodies.too_large(limit)))
                 return None
             body += self.rfile.read(size)
             self.rfile.readline(16)
@@ -254,6 +243,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _plain_error(spec: errors.ErrorSpec) -> Response:
+def _plain_error(spec: error_bodies.ErrorSpec) -> Response:
     # Refused before the engine sees the request (so not in fake.calls), yet with a request id.
     return error_response(spec, str(uuid.uuid4()))

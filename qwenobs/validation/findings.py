@@ -46,6 +46,13 @@ class Finding:
     def is_error(self) -> bool:
         return self.severity == "error"
 
+    @property
+    def where(self) -> str:
+        """Where the problem is: ``messages[i]``, the parameter, or ``request``."""
+        if self.index is not None:
+            return f"messages[{self.index}]"
+        return self.param or "request"
+
     def __str__(self) -> str:
         return f"{self.rule} ({self.severity}): {self.message}"
 

@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Catalog, ModelInfo
+from ..errors import TokenizerUnavailable
 from ..fields import field
+from ..tokens import PER_MESSAGE, REPLY_PRIMER, TOOLS_PREAMBLE, estimate_prompt_tokens
 from .conversation import Conversation
 from .findings import Finding, finding
 from .toolset import ToolSet, toolset
 
 _SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDK's "not passed" markers
-_PER_MESSAGE_TOKENS = 5
-_FIXED_TOKENS = 3 + 120  # reply primer and the tools preamble, an upper bound of both
+_FIXED_TOKENS = REPLY_PRIMER + TOOLS_PREAMBLE  # an upper bound of both, with or without tools
 
 
 @dataclass(slots=True)
@@ -275,15 +276,13 @@ def check_context(r: Request, conv: Conversation) -> list[Finding]:
         reserved = 0
     window = info.context_window
     # Tokens never outnumber UTF-8 bytes: tokenize only when the byte bound reaches the window.
-    bound = conv.text_bytes_bound + _PER_MESSAGE_TOKENS * conv.count + _FIXED_TOKENS
+    bound = conv.text_bytes_bound + PER_MESSAGE * conv.count + _FIXED_TOKENS
     if bound + reserved <= window:
         if r.toolset is None:
             return []
         bound += r.toolset.json_bytes
         if bound + reserved <= window:
             return []
-    from ..tokens import TokenizerUnavailable, estimate_prompt_tokens
-
     try:
         prompt = estimate_prompt_tokens(params.get("messages"), tools)
     except TokenizerUnavailable:

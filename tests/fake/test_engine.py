@@ -8,7 +8,7 @@ import re
 import pytest
 
 from qwenobs.fake import FakeDashScope, Request
-from qwenobs.fake.errors import ORPHAN_TOOL_RESULT
+from qwenobs.fake.error_bodies import ORPHAN_TOOL_RESULT
 
 PATH = "/compatible-mode/v1/chat/completions"
 AUTH = [("Authorization", "Bearer sk-test"), ("Content-Type", "application/json")]

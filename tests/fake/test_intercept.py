@@ -8,10 +8,9 @@ import vcr
 import vcr.errors
 
 from qwenobs.fake import FakeDashScope
-from qwenobs.fake.inprocess import http_library
+from qwenobs.openai_sdk import http
 
 # The HTTP library the installed openai uses: httpx2 for 3.x, httpx for 1.x/2.x.
-http = http_library()
 USER = [{"role": "user", "content": "hi"}]
 INTL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 

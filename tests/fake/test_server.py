@@ -11,10 +11,9 @@ import time
 import openai
 import pytest
 
-from qwenobs.fake.inprocess import http_library
+from qwenobs.openai_sdk import http
 
 # The HTTP library the installed openai uses: httpx2 for 3.x, httpx for 1.x/2.x.
-http = http_library()
 USER = [{"role": "user", "content": "hi"}]
 HEADERS = {"authorization": "Bearer sk-test"}
 

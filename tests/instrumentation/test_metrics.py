@@ -10,11 +10,11 @@ import threading
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from qwenobs.instruments import QUEUE_LIMIT, Instruments
+from qwenobs.instruments import QUEUE_LIMIT, Instruments, MetricKey
 
 SYSTEM = {"role": "system", "content": "You plan trips around Hangzhou. " * 80}  # cacheable
 USER = {"role": "user", "content": "Should I bring an umbrella to Shanghai?"}
-KEY = ("qwen-plus", "qwen-plus", "dashscope.aliyuncs.com", 443, None)
+KEY = MetricKey("qwen-plus", "qwen-plus", "dashscope.aliyuncs.com", 443, None)
 USAGE = {
     "gen_ai.usage.input_tokens": 300,
     "gen_ai.usage.output_tokens": 20,
@@ -63,7 +63,7 @@ def test_the_queue_stays_bounded_when_nothing_collects_and_no_call_pays_for_the_
     calls = QUEUE_LIMIT + 500
     for _ in range(calls):
         before = len(instruments._pending)
-        instruments.record(KEY, 0.5, None, USAGE, None)
+        instruments.record(KEY, 0.5, USAGE, None)
         assert len(instruments._pending) <= QUEUE_LIMIT + 1
         assert len(instruments._pending) >= before - 1  # at most two handed over per call
     points = {
@@ -128,7 +128,7 @@ def test_threads_recording_while_a_reader_collects_lose_nothing():
 
     def work() -> None:
         for _ in range(per_thread):
-            instruments.record(KEY, 0.5, None, USAGE, None)
+            instruments.record(KEY, 0.5, USAGE, None)
 
     collector = threading.Thread(target=collect_repeatedly)
     collector.start()

@@ -10,7 +10,7 @@ import openai
 import pydantic
 import pytest
 
-from qwenobs import attributes, patch, streams
+from qwenobs import attributes, lifecycle, streaming
 
 USER = {"role": "user", "content": "Weather in Shanghai?"}
 
@@ -32,9 +32,9 @@ def run(client, stream: bool):
     ("target", "name"),
     [
         (attributes, "request_attributes"),  # plan
-        (patch, "inspect"),  # validation
-        (attributes, "response_attributes"),  # observe, non-streaming
-        (streams.StreamState, "add"),  # observe, each chunk
+        (lifecycle, "inspect"),  # validation
+        (attributes, "completion_attributes"),  # observe, non-streaming
+        (streaming.StreamState, "add"),  # observe, each chunk
         (attributes, "usage_attributes"),  # ending a stream's span
     ],
 )
@@ -67,7 +67,7 @@ def test_the_users_exception_is_the_identical_object(fake, telemetry, monkeypatc
 
 def test_a_span_that_cannot_end_does_not_break_the_stream(fake, telemetry, monkeypatch):
     fake.reply("Sunny")
-    monkeypatch.setattr(patch.TracedCall, "_end", boom)
+    monkeypatch.setattr(lifecycle.TracedCall, "_end", boom)
     assert run(fake.client(), stream=True)[-1] is None
 
 
@@ -136,7 +136,7 @@ class _MyChunk(pydantic.BaseModel):
     ids=["own-model", "pydantic-1-like"],
 )
 def test_chunks_that_are_not_the_sdks_are_read_with_defaults(chunk):
-    state = streams.StreamState()
+    state = streaming.StreamState()
     assert state.add(chunk) is False
     assert (state.response_id, state.model, state.saw_finish) == ("c1", "qwen-plus", {0: "stop"})
     assert state.first_content_at is not None

@@ -14,8 +14,8 @@ from opentelemetry.trace import StatusCode
 from pydantic import BaseModel
 
 import qwenobs
-from qwenobs import sdk
-from qwenobs.sdk import http  # httpx2 under openai 3.x, httpx under 1.x and 2.x
+from qwenobs import openai_sdk as sdk
+from qwenobs.openai_sdk import http  # httpx2 under openai 3.x, httpx under 1.x and 2.x
 
 USER = {"role": "user", "content": "Weather in Shanghai?"}
 ORPHAN = [USER, {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]

@@ -29,7 +29,7 @@ for _module in (
     "vcr",
     "pytest_qwenobs.cassettes",
     "pytest_qwenobs.fakes",
-    "pytest_qwenobs.playback",
+    "qwenobs.fake.playback",
     "pytest_qwenobs.spans",
 ):
     importlib.import_module(_module)

@@ -190,14 +190,14 @@ def test_gzip_is_decoded_and_json_pretty_printed(suite):
             body = {"id": "c1", "object": "chat.completion", "created": 1, "model": "qwen-plus",
                     "choices": [{"index": 0, "finish_reason": "stop",
                                  "message": {"role": "assistant", "content": "unzipped"}}]}
-            from qwenobs.sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
+            from qwenobs.openai_sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
             return httpx2.Response(200, content=gzip.compress(json.dumps(body).encode()),
                                    headers={"content-encoding": "gzip",
                                             "content-type": "application/json"})
 
         @pytest.mark.qwen_cassette
         def test_gzip():
-            from qwenobs.sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
+            from qwenobs.openai_sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
             transport = httpx2.MockTransport(gzipped)
             http = openai.DefaultHttpxClient(transport=transport)
             answer = client(http_client=http).chat.completions.create(

@@ -70,7 +70,7 @@ def test_works_beside_pytest_recording(suite):
     suite.test(
         """
         import pytest
-        from qwenobs.sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
+        from qwenobs.openai_sdk import http as httpx2  # the SDK's HTTP library (httpx before openai 3)
         import app
 
         def echo(request):

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qwenobs.sdk import http  # httpx2 under openai 3.x, httpx under 1.x and 2.x
+from qwenobs.openai_sdk import http  # httpx2 under openai 3.x, httpx under 1.x and 2.x
 
 ODD = st.one_of(
     st.none(),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from pytest_qwenobs.scrub import SCRUBBED, Scrubber
 from vcr.request import Request
+
+from qwenobs.scrub import SCRUBBED, Scrubber
 
 
 def test_request_then_response_of_one_interaction():

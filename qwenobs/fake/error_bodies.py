@@ -1,8 +1,10 @@
-"""DashScope's error answers: status, code, type and message text, as the real service sends them.
+"""DashScope's error bodies: status, code, type and message text, as the real service sends them.
 
-Texts come from dashscope-wire.md (the Model Studio error-code page and bug reports quoting full
-bodies). Where the real wording is not on record (marked "approximate"), the text follows the style of
-its neighbours so a client sees the same status, code and type as on the real service.
+Texts come from Alibaba Cloud Model Studio's error-code page and public bug reports quoting whole
+bodies (QwenLM/qwen-code #2360 and #315, alibaba/spring-ai-alibaba #914 and #867,
+infiniflow/ragflow #8972, agentscope-ai/agentscope #1354). Where the real wording is not on record
+(marked "approximate"), the text follows the style of its neighbours, so a client sees the same
+status, code and type as on the real service.
 """
 
 from __future__ import annotations

@@ -1,17 +1,13 @@
-"""Stream proxies and the pure accumulator behind them.
+"""What a stream has shown so far: the pure accumulator a stream proxy feeds chunk by chunk.
 
-The proxies stay an ``openai.Stream`` / ``AsyncStream`` to the user (wrapt forwards everything else,
-isinstance included) and keep their state in ``_self_*``. The call's span ends exactly once: on
-exhaustion, close, ``with`` exit, an error, or garbage collection of an abandoned stream.
+Pure: no SDK, no OpenTelemetry. It reads the openai SDK's chunk objects by attribute (fast) and
+anything else, decoded JSON included, through a lenient view.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any, Protocol
-
-import wrapt
+from typing import Any
 
 from .fields import field
 
@@ -170,122 +166,10 @@ def _lenient(value: Any) -> Any:
     return _Lenient(value)
 
 
-def _usage_only(chunk: Any) -> bool:
+def is_usage_only(chunk: Any) -> bool:
+    """True for the usage-only chunk a stream ends with when usage was asked for."""
     view = _Lenient(chunk)
     try:
         return not view.choices and view.usage is not None
     except Exception:
         return False
-
-
-class StreamOwner(Protocol):
-    """The traced call a stream reports to (patch.TracedCall)."""
-
-    def stream_chunk_failed(self, exc: Exception) -> None: ...
-
-    def end_stream(self, state: StreamState, how: str, error: BaseException | None) -> None: ...
-
-
-class _TracedStreamBase(wrapt.ObjectProxy):
-    def __init__(
-        self, stream: Any, owner: StreamOwner, state: StreamState, hide_usage: bool
-    ) -> None:
-        super().__init__(stream)
-        self._self_owner = owner
-        self._self_state = state
-        self._self_add = state.add  # bound once: this runs for every chunk
-        self._self_hide_usage = hide_usage  # qwenobs asked for the usage chunk; the user did not
-        self._self_ended = False
-
-    def _self_failed(self, chunk: Any, exc: Exception) -> bool:
-        """Observing ``chunk`` raised: log it; True when the user must still not see it."""
-        self._self_owner.stream_chunk_failed(exc)
-        # Still hide the chunk qwenobs asked for: the user must see what they asked for.
-        return _usage_only(chunk) and self._self_hide_usage
-
-    def _self_end(self, how: str, error: BaseException | None = None) -> None:
-        if self._self_ended:
-            return
-        self._self_ended = True
-        self._self_owner.end_stream(self._self_state, how, error)
-
-    def __del__(self) -> None:
-        if not self._self_ended:
-            self._self_end("abandoned")
-
-    def __reduce_ex__(self, protocol: int) -> Any:  # pragma: no cover - streams never pickle
-        return self.__wrapped__.__reduce_ex__(protocol)
-
-
-class TracedStream(_TracedStreamBase):
-    def __iter__(self) -> TracedStream:
-        return self
-
-    def __next__(self) -> Any:
-        while True:
-            try:
-                chunk = self.__wrapped__.__next__()
-            except StopIteration:
-                self._self_end("exhausted")
-                raise
-            except BaseException as exc:  # recorded on the span, then passed through unchanged
-                self._self_end("error", exc)
-                raise
-            # Observed inline, not through a helper: this runs for every chunk.
-            try:
-                hide = self._self_add(chunk) and self._self_hide_usage
-            except Exception as exc:
-                hide = self._self_failed(chunk, exc)
-            if not hide:
-                return chunk
-
-    def __enter__(self) -> TracedStream:
-        self.__wrapped__.__enter__()
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.close()
-
-    def close(self) -> None:
-        self._self_end("closed")
-        self.__wrapped__.close()
-
-
-class TracedAsyncStream(_TracedStreamBase):
-    def __aiter__(self) -> TracedAsyncStream:
-        return self
-
-    async def __anext__(self) -> Any:
-        while True:
-            try:
-                chunk = await self.__wrapped__.__anext__()
-            except StopAsyncIteration:
-                self._self_end("exhausted")
-                raise
-            except asyncio.CancelledError as exc:
-                self._self_end("cancelled", exc)
-                raise
-            except BaseException as exc:  # recorded on the span, then passed through unchanged
-                self._self_end("error", exc)
-                raise
-            # Observed inline, not through a helper: this runs for every chunk.
-            try:
-                hide = self._self_add(chunk) and self._self_hide_usage
-            except Exception as exc:
-                hide = self._self_failed(chunk, exc)
-            if not hide:
-                return chunk
-
-    async def __aenter__(self) -> TracedAsyncStream:
-        await self.__wrapped__.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        self._self_end("closed")
-        await self.__wrapped__.close()
-
-    async def aclose(self) -> None:
-        await self.close()

@@ -1,29 +1,25 @@
-"""Turn a cassette's recorded responses into the fake's timed responses, so ``qwen_server.play``
-serves a recorded stream event by event with the fake's pacing."""
+"""A cassette's recorded responses as the fake's timed responses, so a server front end serves a
+recorded stream event by event with the fake's pacing (``qwen_server.play``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from qwenobs.fake import Response
+from ..cassettes import load_interactions
+from .engine import Response
 
 # Framing headers are the server's job; the body was decoded before it was saved.
 _DROPPED = frozenset({"content-length", "transfer-encoding", "content-encoding", "connection"})
 
 
 def recorded_responses(path: Path, first_delay: float, every_delay: float) -> list[Response]:
-    from .cassette_format import load_interactions
-
     if not path.exists():
         raise FileNotFoundError(f"qwen_server.play: no cassette at {path}")
     return [_response(r, first_delay, every_delay) for _, r in load_interactions(path)]
 
 
 def _response(recorded: dict[str, Any], first: float, every: float) -> Response:
-    from qwenobs.fake import Response
-
     headers = tuple(
         (name.lower(), value)
         for name, values in recorded.get("headers", {}).items()

@@ -1,0 +1,296 @@
+"""A traced chat call, neutral of any SDK: plan -> observe -> end -> record.
+
+A hook (``openai_hook`` for the openai SDK) describes each DashScope chat call as a ``ChatRequest``
+and asks ``Telemetry.plan`` for a ``TracedCall``. The call's ``body`` is what the hook sends (the
+request's own, or a copy qwenobs rewrote: the usage chunk asked for, a forced answer), unless
+``blocked`` says to raise instead. The hook then reports what came back: a completion, a stream's
+chunks through a ``StreamState``, or an exception. The span ends exactly once and the call's
+measurements are queued for the metrics.
+
+Nothing here breaks the user's call: planning and ending are guarded, and an internal error is
+logged once per cause. The one deliberate raise is ``blocked`` (QwenValidationError, a loop guard).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry.trace import SpanKind, Tracer
+
+from . import attributes as at
+from . import errors
+from . import semconv as sc
+from .agents import current_agent
+from .config import Settings
+from .instruments import Instruments, MetricKey
+from .streaming import StreamState
+from .tracing import activate, record_error
+from .validation import Finding, inspect
+from .validation.conversation import scan
+
+log = logging.getLogger("qwenobs")
+
+
+class Endpoint:
+    """Where a client sends its calls: the span's server attributes and the base URL."""
+
+    __slots__ = ("address", "port", "url")
+
+    def __init__(self, address: str, port: int, url: str) -> None:
+        self.address = address
+        self.port = port
+        self.url = url
+
+
+class ChatRequest:
+    """One chat call as any hook sees it, before it is sent."""
+
+    __slots__ = ("body", "endpoint", "extra", "raw", "stream")
+
+    def __init__(
+        self,
+        body: dict[str, Any],
+        extra: Mapping[str, Any] | None,
+        stream: bool,
+        raw: bool,
+        endpoint: Endpoint,
+    ) -> None:
+        self.body = body  # the JSON body about to be sent
+        self.extra = extra  # extra_body: merged over the body on the wire
+        self.stream = stream
+        self.raw = raw  # the caller reads the raw HTTP response
+        self.endpoint = endpoint
+
+
+class Telemetry:
+    """What every traced call shares: tracer, instruments, settings, and which failures were logged."""
+
+    def __init__(self, tracer: Tracer, instruments: Instruments, settings: Settings) -> None:
+        self.tracer = tracer
+        self.instruments = instruments
+        self.settings = settings
+        self._logged: set[tuple[str, str]] = set()
+
+    def log_once(self, where: str, exc: BaseException) -> None:
+        key = (where, type(exc).__qualname__)
+        if key in self._logged:
+            return
+        self._logged.add(key)
+        # The traceback goes in as text: a record holding live frames would keep the user's
+        # stream (and its span) alive for as long as a handler keeps the record.
+        log.warning(
+            "qwenobs: internal error while %s; the call is unaffected\n%s",
+            where,
+            "".join(traceback.format_exception(exc)).rstrip(),
+        )
+
+    def plan(self, request: ChatRequest) -> TracedCall | None:
+        """The traced call for ``request``, or None to let it through untouched."""
+        try:
+            return self._start(request)
+        except Exception as exc:
+            self.log_once("planning a call", exc)
+            return None
+
+    def _start(self, request: ChatRequest) -> TracedCall:
+        settings = self.settings
+        body, extra = request.body, request.extra
+        params = body if not extra else {**body, **extra}  # extra_body wins, as on the wire
+        findings, rounds = self._check(params, body)
+
+        attrs = at.request_attributes(params, request.stream)
+        attrs[sc.SERVER_ADDRESS] = request.endpoint.address
+        attrs[sc.SERVER_PORT] = request.endpoint.port
+        if rounds is not None:
+            attrs[sc.TOOL_ROUNDS] = rounds
+        span = self.tracer.start_span(
+            f"chat {attrs[sc.REQUEST_MODEL]}", kind=SpanKind.CLIENT, attributes=attrs
+        )
+        call = TracedCall(self, span, attrs, request)
+        for f in findings:
+            span.add_event(sc.VALIDATION_EVENT, _event(f))
+        if settings.capture_content:
+            span.set_attributes(at.content_request_attributes(body))
+
+        errors_found = [f for f in findings if f.is_error]
+        if errors_found and settings.validate == "raise":
+            call.blocked = errors.QwenValidationError(errors_found, request.endpoint.url)
+            return call
+        run = current_agent.get()
+        if run is not None:
+            call.agent = run
+            call.blocked = run.guard(span, body)
+            if call.blocked is not None:
+                return call
+            call.body = run.rewrite(span, call.body)
+        if findings and settings.validate == "warn":
+            log.warning(
+                "qwenobs: chat %s: %s",
+                attrs[sc.REQUEST_MODEL],
+                "; ".join(f"{f.rule} ({f.severity}) at {f.where}" for f in findings),
+            )
+        if self._asks_for_usage(request, params):
+            # Ask for the usage chunk and hide it again: the user sees the chunks they asked for.
+            call.body = {**call.body, "stream_options": {"include_usage": True}}
+            call.hide_usage = True
+        return call
+
+    def _asks_for_usage(self, request: ChatRequest, params: dict[str, Any]) -> bool:
+        """Whether qwenobs adds ``include_usage`` to a stream the caller sent without it."""
+        return (
+            request.stream
+            and self.settings.stream_usage
+            and not request.raw
+            and "stream_options" not in params
+        )
+
+    def _check(self, params: dict[str, Any], body: dict[str, Any]) -> tuple[list[Finding], Any]:
+        """Validation findings and the tool rounds of the request (None when unknown)."""
+        try:
+            if self.settings.validate == "off":
+                return [], scan(body.get("messages")).tool_rounds
+            conv = inspect(params, catalog=self.settings.catalog)
+            return conv.findings, conv.tool_rounds
+        except Exception as exc:  # a bug in a rule never blocks a call
+            self.log_once("validating a request", exc)
+            return [], None
+
+
+def _event(f: Finding) -> dict[str, Any]:
+    event: dict[str, Any] = {"rule": f.rule, "severity": f.severity, "message": f.message}
+    if f.index is not None:
+        event["message_index"] = f.index
+    if f.param is not None:
+        event["param"] = f.param
+    return event
+
+
+class TracedCall:
+    """One traced call: its span, from plan to the end of the response or stream."""
+
+    __slots__ = (
+        "agent",
+        "attrs",
+        "blocked",
+        "body",
+        "ended",
+        "hide_usage",
+        "span",
+        "started",
+        "stream",
+        "telemetry",
+    )
+
+    def __init__(
+        self, telemetry: Telemetry, span: Any, attrs: dict[str, Any], request: ChatRequest
+    ) -> None:
+        self.telemetry = telemetry
+        self.span = span
+        self.attrs = attrs
+        self.stream = request.stream
+        self.body = request.body  # what to send; a copy when qwenobs rewrote the request
+        self.started = time.perf_counter()
+        self.blocked: Exception | None = None  # raised instead of sending (validation, loop guard)
+        self.hide_usage = False  # qwenobs asked for the usage chunk; hide it from the caller
+        self.agent: Any = None  # the running qwenobs.agent, if any
+        self.ended = False
+
+    def activate(self) -> object:
+        """Make the span current for the call, so spans of the HTTP layer nest under it."""
+        return activate(self.span)
+
+    # --- the call failed --------------------------------------------------------------------
+
+    def fail(self, exc: BaseException, request_id: Any = None) -> None:
+        """The call raised: record it, end the span. Never raises."""
+        try:
+            if isinstance(request_id, str):
+                self.span.set_attribute(sc.REQUEST_ID, request_id)
+            self._end({}, error=exc)
+        except Exception as internal:
+            self.telemetry.log_once("recording a failed call", internal)
+
+    def block(self) -> Exception:
+        """End the span of a call that is not sent; the error to raise instead."""
+        error = self.blocked
+        self.fail(error)
+        return error
+
+    # --- what came back ---------------------------------------------------------------------
+
+    def note_request_id(self, request_id: Any) -> None:
+        if request_id:
+            self.span.set_attribute(sc.REQUEST_ID, request_id)
+
+    def end_completion(self, completion: Any, request_id: Any = None) -> None:
+        """A non-streaming ``chat.completion`` (an SDK object or decoded JSON) came back."""
+        attrs = at.completion_attributes(completion)
+        if isinstance(request_id, str):
+            attrs[sc.REQUEST_ID] = request_id
+        settings = self.telemetry.settings
+        if settings.capture_content:
+            attrs.update(
+                at.output_messages_attribute(
+                    at.completion_messages(completion), settings.capture_reasoning
+                )
+            )
+        if self.agent is not None:
+            self.agent.after_chat(list(at.completion_tool_calls(completion)))
+        self._end(attrs)
+
+    def new_stream(self) -> StreamState:
+        """The accumulator a stream proxy feeds with every chunk."""
+        return StreamState(capture=self.telemetry.settings.capture_content)
+
+    def stream_chunk_failed(self, exc: Exception) -> None:
+        self.telemetry.log_once("reading a stream chunk", exc)
+
+    def end_stream(self, state: StreamState, how: str, error: BaseException | None) -> None:
+        """The stream ended ``how`` (exhausted, closed, error, cancelled, abandoned)."""
+        try:
+            attrs = at.stream_attributes(state, how, self.started)
+            settings = self.telemetry.settings
+            if settings.capture_content and state.messages:
+                attrs.update(
+                    at.output_messages_attribute(
+                        state.output_messages(), settings.capture_reasoning
+                    )
+                )
+            if self.agent is not None and error is None:
+                self.agent.after_chat(state.tool_call_names)
+            self._end(attrs, error=error)
+        except Exception as exc:
+            self.telemetry.log_once("ending a stream's span", exc)
+            self.end_quietly()
+
+    # --- end and record ---------------------------------------------------------------------
+
+    def _end(self, attrs: dict[str, Any], error: BaseException | None = None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        span = self.span
+        duration = time.perf_counter() - self.started
+        if attrs:
+            span.set_attributes(attrs)
+        error_type = None if error is None else record_error(span, error)
+        span.end()
+        model = attrs.get(sc.RESPONSE_MODEL)
+        key = MetricKey(
+            self.attrs[sc.REQUEST_MODEL],
+            model if isinstance(model, str) else None,
+            self.attrs[sc.SERVER_ADDRESS],
+            self.attrs[sc.SERVER_PORT],
+            error_type,
+        )
+        self.telemetry.instruments.record(key, duration, attrs, span.get_span_context())
+
+    def end_quietly(self) -> None:
+        """End the span with what it has, recording nothing more (after an internal error)."""
+        if not self.ended:
+            self.ended = True
+            self.span.end()
