@@ -30,7 +30,7 @@ WORKLOADS = {"ns": (100, "call"), "long": (4, "stream"), "short": (4, "stream")}
 def worker(variant: str, workload: str, n: int) -> None:
     """Run inside valgrind: warm up, then ``n`` units of ``workload`` under ``variant``."""
     sys.path.insert(0, HERE)
-    import bench_instrument as b
+    import rig as b
 
     rig = b.Rig()
     rig.set(variant)

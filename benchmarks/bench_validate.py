@@ -17,6 +17,7 @@ from collections.abc import Callable
 from openai.types.chat import ChatCompletionMessage
 
 from qwenobs import count_tokens, tokens, validate
+from qwenobs.fake.samples import WEATHER_TOOLS as TOOLS
 
 REPEATS = 15
 
@@ -43,21 +44,6 @@ def conversation(rounds: int = 200, size: int = 1000) -> list[dict]:
         messages.append({"role": "user", "content": "继续，please go on with the plan."})
         messages.append({"role": "assistant", "content": "Sure: day two we visit the Bund. 好的。"})
     return messages[:size]
-
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
 
 
 def median_seconds(fn: Callable[[], object], inner: int) -> float:

@@ -12,26 +12,10 @@ import openai
 
 import qwenobs
 from qwenobs.fake import FakeDashScope
+from qwenobs.fake.samples import TRAVEL_SYSTEM_PROMPT as SYSTEM
+from qwenobs.fake.samples import WEATHER_TOOLS as TOOLS
 
 BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
-SYSTEM = (
-    "You are a concise travel assistant for trips in East China. Use the weather tool for any "
-    "question about the weather, answer in one or two sentences, and never invent forecasts. " * 6
-)
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Current weather for a city",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
 
 
 @qwenobs.tool

@@ -12,6 +12,7 @@ import pytest
 
 from qwenobs import count_tokens, estimate_prompt_tokens
 from qwenobs.fake import FakeDashScope
+from qwenobs.fake.samples import TRAVEL_SYSTEM_PROMPT as SYSTEM
 
 from .observe import observe
 
@@ -237,9 +238,6 @@ async def test_stream_chunks_share_one_completion_id(harness) -> None:
     assert seen["ids"] == {f"chatcmpl-{request_id}"}
     assert seen["order"] == ["content"]
     assert seen["tool_call_ids"][0].startswith("call_")
-
-
-SYSTEM = "You are a meticulous travel assistant for Zhejiang province. " * 40
 
 
 async def test_prefix_cache_reports_cached_tokens(harness) -> None:

@@ -8,20 +8,7 @@ import pytest
 from opentelemetry.trace import StatusCode
 
 import qwenobs
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
+from qwenobs.fake.samples import WEATHER_TOOLS as TOOLS
 
 
 @qwenobs.tool

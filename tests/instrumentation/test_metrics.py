@@ -10,9 +10,10 @@ import threading
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from qwenobs.fake.samples import TRAVEL_SYSTEM_PROMPT
 from qwenobs.instruments import QUEUE_LIMIT, Instruments, MetricKey
 
-SYSTEM = {"role": "system", "content": "You plan trips around Hangzhou. " * 80}  # cacheable
+SYSTEM = {"role": "system", "content": TRAVEL_SYSTEM_PROMPT}  # cacheable
 USER = {"role": "user", "content": "Should I bring an umbrella to Shanghai?"}
 KEY = MetricKey("qwen-plus", "qwen-plus", "dashscope.aliyuncs.com", 443, None)
 USAGE = {

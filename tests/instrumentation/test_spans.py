@@ -9,21 +9,10 @@ import openai
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-LONG_SYSTEM = "You are a meticulous travel planner for East China. " * 60  # well past 256 tokens
+from qwenobs.fake.samples import TRAVEL_SYSTEM_PROMPT as LONG_SYSTEM
+from qwenobs.fake.samples import WEATHER_TOOLS as TOOLS
+
 USER = {"role": "user", "content": "Should I bring an umbrella to Shanghai?"}
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
 
 
 class Api:

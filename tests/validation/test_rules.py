@@ -7,21 +7,8 @@ from openai.types.chat import ChatCompletionMessage
 from openai.types.chat.chat_completion_message_tool_call import ChatCompletionMessageToolCall
 
 from qwenobs import RULES, validate
+from qwenobs.fake.samples import WEATHER_TOOLS as TOOLS
 from qwenobs.validation import inspect
-
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "parameters": {
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
-        },
-    }
-]
 
 
 def call(call_id: str, name: str = "get_weather", args: str = '{"city": "Shanghai"}') -> dict:
