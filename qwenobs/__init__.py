@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
-from .errors import AgentLoopError, TokenizerUnavailable
+from .errors import AgentLoopError, MissingExtra, TokenizerUnavailable
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
 from .version import __version__
@@ -22,6 +22,7 @@ __all__ = [
     "AgentLoopError",
     "Catalog",
     "Finding",
+    "MissingExtra",
     "ModelInfo",
     "QwenInstrumentor",
     "QwenValidationError",

@@ -41,6 +41,11 @@ class MetricKey(NamedTuple):
     error_type: str | None
 
 
+# Built with tuple.__new__, a C call: the generated __new__ of a NamedTuple is a Python frame,
+# and these are built for every call.
+new_metric_key = functools.partial(tuple.__new__, MetricKey)
+
+
 class Measurement(NamedTuple):
     """One finished call's numbers, queued until a metric reader collects."""
 
@@ -52,6 +57,9 @@ class Measurement(NamedTuple):
     cache_read_tokens: Any
     reasoning_tokens: Any
     span_context: SpanContext | None
+
+
+_new_measurement = functools.partial(tuple.__new__, Measurement)
 
 
 class Instruments:
@@ -104,15 +112,17 @@ class Instruments:
             return
         pending = self._pending
         pending.append(
-            Measurement(
-                key,
-                duration,
-                attrs.get(sc.RESPONSE_TTFC),
-                attrs.get(sc.USAGE_INPUT),
-                attrs.get(sc.USAGE_OUTPUT),
-                attrs.get(sc.USAGE_CACHE_READ),
-                attrs.get(sc.USAGE_REASONING),
-                span_context,
+            _new_measurement(
+                (
+                    key,
+                    duration,
+                    attrs.get(sc.RESPONSE_TTFC),
+                    attrs.get(sc.USAGE_INPUT),
+                    attrs.get(sc.USAGE_OUTPUT),
+                    attrs.get(sc.USAGE_CACHE_READ),
+                    attrs.get(sc.USAGE_REASONING),
+                    span_context,
+                )
             )
         )
         if len(pending) > QUEUE_LIMIT:

@@ -26,7 +26,7 @@ from . import errors
 from . import semconv as sc
 from .agents import current_agent
 from .config import Settings
-from .instruments import Instruments, MetricKey
+from .instruments import Instruments, new_metric_key
 from .streaming import StreamState
 from .tracing import activate, record_error
 from .validation import Finding, inspect
@@ -97,6 +97,7 @@ class Telemetry:
             return None
 
     def _start(self, request: ChatRequest) -> TracedCall:
+        """The span, its events, and what to send (or to raise instead)."""
         settings = self.settings
         body, extra = request.body, request.extra
         params = body if not extra else {**body, **extra}  # extra_body wins, as on the wire
@@ -133,20 +134,16 @@ class Telemetry:
                 attrs[sc.REQUEST_MODEL],
                 "; ".join(f"{f.rule} ({f.severity}) at {f.where}" for f in findings),
             )
-        if self._asks_for_usage(request, params):
+        if (
+            request.stream
+            and settings.stream_usage
+            and not request.raw
+            and "stream_options" not in params
+        ):
             # Ask for the usage chunk and hide it again: the user sees the chunks they asked for.
             call.body = {**call.body, "stream_options": {"include_usage": True}}
             call.hide_usage = True
         return call
-
-    def _asks_for_usage(self, request: ChatRequest, params: dict[str, Any]) -> bool:
-        """Whether qwenobs adds ``include_usage`` to a stream the caller sent without it."""
-        return (
-            request.stream
-            and self.settings.stream_usage
-            and not request.raw
-            and "stream_options" not in params
-        )
 
     def _check(self, params: dict[str, Any], body: dict[str, Any]) -> tuple[list[Finding], Any]:
         """Validation findings and the tool rounds of the request (None when unknown)."""
@@ -280,12 +277,14 @@ class TracedCall:
         error_type = None if error is None else record_error(span, error)
         span.end()
         model = attrs.get(sc.RESPONSE_MODEL)
-        key = MetricKey(
-            self.attrs[sc.REQUEST_MODEL],
-            model if isinstance(model, str) else None,
-            self.attrs[sc.SERVER_ADDRESS],
-            self.attrs[sc.SERVER_PORT],
-            error_type,
+        key = new_metric_key(
+            (
+                self.attrs[sc.REQUEST_MODEL],
+                model if isinstance(model, str) else None,
+                self.attrs[sc.SERVER_ADDRESS],
+                self.attrs[sc.SERVER_PORT],
+                error_type,
+            )
         )
         self.telemetry.instruments.record(key, duration, attrs, span.get_span_context())
 

@@ -189,3 +189,20 @@ def test_importing_qwenobs_loads_neither_openai_nor_opentelemetry():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_public_exception_is_exported_once():
+    import qwenobs
+    from qwenobs import errors
+
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type)
+        and issubclass(value, Exception)
+        and value.__module__ == errors.__name__
+    }
+    assert defined <= set(errors.__all__) <= set(qwenobs.__all__)
+    for name in qwenobs.__all__:
+        assert getattr(qwenobs, name) is not None
+    assert qwenobs.QwenValidationError is errors.QwenValidationError  # built once
