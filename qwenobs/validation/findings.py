@@ -23,7 +23,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "context-overflow": ("error", "prompt plus max_tokens exceed the model's context window"),
     "max-tokens-unset": ("warning", "no max_tokens, so a runaway generation is uncapped"),
     "temperature-and-top-p": ("warning", "temperature and top_p both changed"),
-    "nested-tool-schema": ("warning", "a tool's parameters nest objects"),
+    "nested-tool-schema": (
+        "warning",
+        "a tool's parameters nest objects or are not all required",
+    ),
     "thinking-with-tools": ("warning", "thinking on in a tool-calling request"),
     "dynamic-system-prompt": (
         "warning",

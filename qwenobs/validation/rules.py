@@ -210,6 +210,17 @@ def check_tools(r: Request) -> list[Finding]:
                 param="tools",
             )
         )
+    for name, loose in summary.optional:
+        listed = ", ".join(repr(p) for p in loose)
+        out.append(
+            finding(
+                "nested-tool-schema",
+                f"tool {name!r} does not list {listed} in 'required'; Qwen fills flat, required "
+                "parameters far more reliably than optional ones. Require every parameter "
+                "(a value such as 'any' can stand for 'no preference').",
+                param="tools",
+            )
+        )
     return out
 
 

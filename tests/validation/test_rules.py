@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from openai.types.chat import ChatCompletionMessage
 from openai.types.chat.chat_completion_message_tool_call import ChatCompletionMessageToolCall
@@ -228,6 +230,26 @@ CASES = [
         request(USER, tools=TOOLS),
     ),
     (
+        "nested-tool-schema",  # flat, but a parameter is optional
+        request(
+            USER,
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "get_weather",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+                            "required": ["city"],
+                        },
+                    },
+                }
+            ],
+        ),
+        request(USER, tools=TOOLS),
+    ),
+    (
         "thinking-with-tools",
         request(USER, tools=TOOLS, stream=True, extra_body={"enable_thinking": True}),
         request(USER, tools=TOOLS, stream=True),
@@ -359,3 +381,38 @@ def test_a_tools_list_that_grows_between_calls_is_checked_afresh():
     assert "unknown-tool-choice" in rules(request(USER, tools=tools, tool_choice=forced))
     tools.append({"type": "function", "function": {"name": "search", "parameters": {}}})
     assert "unknown-tool-choice" not in rules(request(USER, tools=tools, tool_choice=forced))
+
+
+def weather_tool(parameters: dict) -> list[dict]:
+    return [{"type": "function", "function": {"name": "get_weather", "parameters": parameters}}]
+
+
+FLAT = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+NESTED = {
+    "type": "object",
+    "properties": {"place": {"type": "object", "properties": {"city": {"type": "string"}}}},
+    "required": ["place"],
+}
+
+
+def test_a_schema_changed_under_the_same_name_gets_a_fresh_verdict():
+    assert "nested-tool-schema" not in rules(request(USER, tools=weather_tool(FLAT)))
+    assert "nested-tool-schema" in rules(request(USER, tools=weather_tool(NESTED)))
+    assert "nested-tool-schema" not in rules(request(USER, tools=weather_tool(FLAT)))
+
+
+def test_a_schema_edited_in_place_gets_a_fresh_verdict():
+    tools = weather_tool(copy.deepcopy(FLAT))
+    assert "nested-tool-schema" not in rules(request(USER, tools=tools))
+    tools[0]["function"]["parameters"]["properties"]["city"] = {"type": "object"}
+    assert "nested-tool-schema" in rules(request(USER, tools=tools))
+
+
+def test_optional_parameters_are_named_and_a_tool_without_parameters_is_fine():
+    loose = {"type": "object", "properties": {"city": {}, "unit": {}, "days": {}}}
+    (found,) = validate(request(USER, tools=weather_tool(loose | {"required": ["city"]})))
+    assert found.rule == "nested-tool-schema" and found.param == "tools"
+    assert "'unit', 'days'" in found.message and "'required'" in found.message
+    assert "'city', 'unit', 'days'" in validate(request(USER, tools=weather_tool(loose)))[0].message
+    assert validate(request(USER, tools=weather_tool({"type": "object", "properties": {}}))) == []
+    assert validate(request(USER, tools=weather_tool({}))) == []
