@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from ..catalog import Catalog, ModelInfo
 from ..fields import field
 from .conversation import Conversation
+from .dynamic import dynamic_marker
 from .findings import Finding, finding
 from .toolset import ToolSet, toolset
 
@@ -256,25 +255,6 @@ def check_advice(r: Request, conv: Conversation) -> list[Finding]:
                 )
             )
     return out
-
-
-_DYNAMIC = (
-    ("a UUID", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
-    ("a date", r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日"),
-    ("a time of day", r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
-    ("a Unix timestamp", r"\b1\d{9}(?:\d{3})?\b"),
-)
-_DYNAMIC_RE = re.compile("|".join(f"(?P<g{i}>{p})" for i, (_, p) in enumerate(_DYNAMIC)), re.I)
-
-
-@functools.lru_cache(maxsize=256)
-def dynamic_marker(text: str) -> str | None:
-    """A description of the first per-request value in ``text`` (cached: system prompts repeat)."""
-    match = _DYNAMIC_RE.search(text)
-    if match is None:
-        return None
-    kind = _DYNAMIC[int(match.lastgroup[1:])][0]
-    return f"{kind} ({match.group(0)!r})"
 
 
 def check_context(r: Request, conv: Conversation) -> list[Finding]:
