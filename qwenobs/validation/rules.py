@@ -15,6 +15,9 @@ from .findings import Finding, finding
 from .toolset import ToolSet, toolset
 
 _SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDK's "not passed" markers
+# The guide keeps temperatures above 0.7 for creative writing, and finds thinking pulls such
+# writing toward a neutral style; the ~0.7 default itself is not flagged.
+_CREATIVE_TEMPERATURE = 0.7
 _PER_MESSAGE_TOKENS = 5
 _FIXED_TOKENS = 3 + 120  # reply primer and the tools preamble, an upper bound of both
 
@@ -99,7 +102,37 @@ def check_thinking(r: Request) -> list[Finding]:
                 param="enable_thinking",
             )
         )
+    temperature = params.get("temperature")
+    if thinking and _number(temperature) and temperature > _CREATIVE_TEMPERATURE:
+        out.append(
+            finding(
+                "thinking-high-temperature",
+                f"thinking is on with temperature={temperature}; above "
+                f"{_CREATIVE_TEMPERATURE} is creative writing, where reasoning pulls the style "
+                "toward neutral. Turn thinking off for this call, or lower the temperature.",
+                param="temperature",
+            )
+        )
     return out
+
+
+def is_omni(model: str | None) -> bool:
+    """Qwen-Omni models (qwen-omni-turbo, qwen3-omni-flash, qwen2.5-omni-7b, ...)."""
+    return model is not None and "omni" in model.lower().split("-")[1:]
+
+
+def check_omni(r: Request) -> list[Finding]:
+    if r.params.get("stream") is True:
+        return []
+    return [
+        finding(
+            "omni-requires-stream",
+            f"{r.model!r} is a Qwen-Omni model, which DashScope serves only as a stream; "
+            "a call without stream=True is rejected. Pass stream=True (and "
+            'stream_options={"include_usage": True} to get the usage).',
+            param="stream",
+        )
+    ]
 
 
 def check_json_mode(r: Request, conv: Conversation) -> list[Finding]:

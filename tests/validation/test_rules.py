@@ -112,6 +112,21 @@ CASES = [
         request(USER, model="qwen3-235b-a22b-instruct-2507"),
     ),
     (
+        "omni-requires-stream",
+        request(USER, model="qwen3-omni-flash"),
+        request(USER, model="qwen3-omni-flash", stream=True),
+    ),
+    (
+        "omni-requires-stream",
+        request(USER, model="qwen-omni-turbo-latest", stream=False),
+        request(USER, model="qwen-omni-turbo-latest", stream=True),
+    ),
+    (
+        "omni-requires-stream",
+        request(USER, model="qwen2.5-omni-7b"),
+        request(USER, model="qwen2.5-7b-instruct"),
+    ),
+    (
         "json-mode-needs-json-word",
         request(USER, response_format={"type": "json_object"}),
         request(
@@ -253,6 +268,16 @@ CASES = [
         "thinking-with-tools",
         request(USER, tools=TOOLS, stream=True, extra_body={"enable_thinking": True}),
         request(USER, tools=TOOLS, stream=True),
+    ),
+    (
+        "thinking-high-temperature",
+        request(USER, stream=True, temperature=1.0, extra_body={"enable_thinking": True}),
+        request(USER, stream=True, temperature=0.7, extra_body={"enable_thinking": True}),
+    ),
+    (
+        "thinking-high-temperature",
+        request(USER, model="qwq-plus", stream=True, temperature=1.3),
+        request(USER, model="qwen-plus", stream=True, temperature=1.3),
     ),
     (
         "dynamic-system-prompt",
@@ -416,3 +441,17 @@ def test_optional_parameters_are_named_and_a_tool_without_parameters_is_fine():
     assert "'city', 'unit', 'days'" in validate(request(USER, tools=weather_tool(loose)))[0].message
     assert validate(request(USER, tools=weather_tool({"type": "object", "properties": {}}))) == []
     assert validate(request(USER, tools=weather_tool({}))) == []
+
+
+def test_the_omni_finding_names_the_model_and_the_fix():
+    (found,) = validate(request(USER, model="qwen3-omni-flash"))
+    assert found.rule == "omni-requires-stream" and found.is_error and found.param == "stream"
+    assert "'qwen3-omni-flash'" in found.message and "stream=True" in found.message
+
+
+def test_thinking_at_a_creative_temperature_says_the_threshold():
+    found = validate(
+        request(USER, stream=True, temperature=0.9, extra_body={"enable_thinking": True})
+    )
+    assert [f.rule for f in found] == ["thinking-high-temperature"]
+    assert "temperature=0.9" in found[0].message and "above 0.7" in found[0].message
