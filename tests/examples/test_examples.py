@@ -91,8 +91,15 @@ def test_thinking_stream_shows_only_the_answer_and_logs_the_reasoning(fake, tele
     assert telemetry.span().attributes["dashscope.response.reasoning.chars"] == 49
 
 
-def test_the_relay_applies_backpressure_to_a_slow_client(telemetry):
+def relay_module(monkeypatch, telemetry):
+    """The relay example, its span recorded by the test's tracer provider."""
     module = importlib.import_module("backpressure_relay")
+    monkeypatch.setattr(module, "tracer", telemetry.tracer_provider.get_tracer("relay-test"))
+    return module
+
+
+def test_the_relay_applies_backpressure_to_a_slow_client(monkeypatch, telemetry):
+    module = relay_module(monkeypatch, telemetry)
     fake = FakeDashScope()
     module.script(fake)
     received = []
@@ -101,12 +108,66 @@ def test_the_relay_applies_backpressure_to_a_slow_client(telemetry):
         await asyncio.sleep(0.0005)
         received.append(text)
 
-    deepest = asyncio.run(
+    stats = asyncio.run(
         module.relay(fake.async_client(), [{"role": "user", "content": "story"}], slow, depth=4)
     )
     assert "".join(received) == "word " * 200
-    assert 1 <= deepest <= 4
-    assert telemetry.span().attributes["dashscope.stream.end"] == "exhausted"
+    relay, chat = telemetry.spans()
+    assert chat.parent.span_id == relay.context.span_id
+    assert chat.attributes["dashscope.stream.end"] == "exhausted"
+    assert relay.attributes["relay.queue.capacity"] == 4
+    assert 1 <= relay.attributes["relay.queue.max_depth"] <= 4
+    assert relay.attributes["relay.producer.waits"] > 0  # the slow client held the producer back
+    assert relay.attributes["relay.consumer.max_lag"] > 0
+    assert relay.attributes["relay.chunks"] == len(received) == 200
+    assert relay.attributes["relay.queue.max_depth"] == stats.max_depth
+
+
+def test_a_client_that_goes_away_stops_the_producer_and_closes_the_stream(monkeypatch, telemetry):
+    module = relay_module(monkeypatch, telemetry)
+    fake = FakeDashScope()
+    module.script(fake)
+
+    sent: list[str] = []
+
+    async def leaves_after_three_chunks(text: str) -> None:
+        if len(sent) == 3:
+            raise ConnectionResetError("the client went away")
+        sent.append(text)
+
+    async def scenario():
+        with pytest.raises(ConnectionResetError):
+            await module.relay(
+                fake.async_client(),
+                [{"role": "user", "content": "story"}],
+                leaves_after_three_chunks,
+                depth=4,
+            )
+        # Checked before asyncio.run() cancels leftovers: nothing may still be running.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        return others, telemetry.spans()
+
+    others, spans = asyncio.run(scenario())
+    assert others == []  # the producer is not left blocked on the full queue
+    relay, chat = spans
+    assert chat.attributes["dashscope.stream.end"] == "closed"  # the upstream stream is closed
+    assert relay.attributes["relay.chunks"] == 3
+    assert [e.attributes["exception.type"] for e in relay.events] == ["ConnectionResetError"]
+
+
+def test_the_relay_script_uses_the_guides_queue_depth(monkeypatch):
+    module = importlib.import_module("backpressure_relay")
+    depths = []
+    relay = module.relay
+
+    async def spy(client, messages, send, depth=module.QUEUE_DEPTH):
+        depths.append(depth)
+        return await relay(client, messages, send, depth)
+
+    monkeypatch.setattr(module, "relay", spy)
+    monkeypatch.setattr("builtins.print", lambda *args, **kwargs: None)
+    asyncio.run(module.main())
+    assert depths == [module.QUEUE_DEPTH] == [32]
 
 
 def test_partial_json_renders_a_growing_form(fake, telemetry):
