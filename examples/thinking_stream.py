@@ -52,27 +52,29 @@ class Spinner:
 def answer(client, question: str, show, spinner: ThinkingView | None = None) -> str:
     spinner = spinner or Spinner()
     spinner.turn(0)  # at once: even the first reasoning chunk takes a moment
-    stream = client.chat.completions.create(
-        model="qwen3-max",
-        messages=[{"role": "user", "content": question}],
-        extra_body={"enable_thinking": True},
-        stream=True,
-        max_tokens=1024,
-    )
     reasoning, text = [], []
     reasoning_chars = 0
-    for chunk in stream:
-        delta = chunk.choices[0].delta
-        thought = getattr(delta, "reasoning_content", None)  # Qwen streams its thinking here first
-        if thought:
-            reasoning.append(thought)
-            reasoning_chars += len(thought)
-            spinner.turn(reasoning_chars)
-        if delta.content:
-            spinner.clear()  # the answer has started: the spinner gives way to it
-            text.append(delta.content)
-            show(delta.content)  # only the answer reaches the user
-    spinner.clear()
+    try:
+        stream = client.chat.completions.create(
+            model="qwen3-max",
+            messages=[{"role": "user", "content": question}],
+            extra_body={"enable_thinking": True},
+            stream=True,
+            max_tokens=1024,
+        )
+        for chunk in stream:
+            delta = chunk.choices[0].delta
+            thought = getattr(delta, "reasoning_content", None)  # Qwen's thinking comes first
+            if thought:
+                reasoning.append(thought)
+                reasoning_chars += len(thought)
+                spinner.turn(reasoning_chars)
+            if delta.content:
+                spinner.clear()  # the answer has started: the spinner gives way to it
+                text.append(delta.content)
+                show(delta.content)  # only the answer reaches the user
+    finally:
+        spinner.clear()  # also when the call fails: no spinner left on the screen
     log.info("reasoning (%d chars): %s", reasoning_chars, "".join(reasoning))
     return "".join(text)
 
