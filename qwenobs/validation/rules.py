@@ -118,7 +118,9 @@ def check_thinking(r: Request) -> list[Finding]:
 
 def is_omni(model: str | None) -> bool:
     """Qwen-Omni models (qwen-omni-turbo, qwen3-omni-flash, qwen2.5-omni-7b, ...)."""
-    return model is not None and "omni" in model.lower().split("-")[1:]
+    if model is None or "omni" not in (name := model.lower()):
+        return False  # the common case, without splitting the name
+    return "omni" in name.split("-")[1:]
 
 
 def check_omni(r: Request) -> list[Finding]:
