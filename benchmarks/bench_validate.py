@@ -160,6 +160,23 @@ def main() -> None:
             f"{per_tools * 1e6:.1f} us per call"
         )
 
+    # A system prompt that changes on every call misses the rules' memo: searched afresh each time.
+    persona = (
+        "You are the support assistant of a large online bookshop. Orders over 99 yuan ship "
+        "free; returns are accepted within 7 days. Be friendly and answer in detail. "
+    ) * 8
+    dated = itertools.cycle(
+        [
+            {**short, "messages": [{"role": "system", "content": f"{persona}Today is day {n}."}]}
+            for n in range(1024)  # more than the memo holds
+        ]
+    )
+    per_dated = median_seconds(lambda: validate(next(dated)), 1000)
+    print(
+        f"validate, a request whose {len(persona) + 16:,}-character system prompt changes every "
+        f"call: {per_dated * 1e6:.1f} us per call"
+    )
+
     text = "阿里云百炼提供通义千问模型。Qwen streams reasoning_content before the answer. " * 400
     count_tokens("warm up")
     per_text = median_seconds(lambda: count_tokens(text), 5)

@@ -184,3 +184,34 @@ def test_an_id_past_the_minimum_cached_prefix_is_left_alone():
 def test_a_date_is_flagged_anywhere_in_the_prompt():
     persona = "You are the support assistant of a large online bookshop. Be friendly. " * 20
     assert flagged(persona + "Today is June 1 2025.")
+
+
+PLAIN_FILLER = "You are the support assistant of a large online bookshop. Be friendly. " * 30
+DIGIT_FILLER = "Item 1234 costs 99.50 yuan, 532 in stock, ships in 3 days. " * 30
+
+
+@pytest.mark.parametrize("filler", [PLAIN_FILLER, DIGIT_FILLER], ids=["plain", "digits"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Today is Monday, June 1 2025.",
+        "Today: Jun 1st.",
+        "It is Friday.",
+        "Current time: 14:32.",
+        "Last login 09:15:30.",
+        "session 3f2b8c1e-9d4a-4b7e-8f00-1234567890ab.",
+        "abcdefab-cdef-4abc-8def-abcdefabcdef",
+        "Generated at 1748764800.",
+        "今天是六月一日。",
+        "今天周五。",
+    ],
+)
+def test_a_value_deep_in_a_long_prompt_is_found(filler, value):
+    """The prompt is searched only near digits and weekday words: nothing may slip between."""
+    assert flagged(filler + value + " " + filler)
+
+
+@pytest.mark.parametrize("filler", [PLAIN_FILLER, DIGIT_FILLER], ids=["plain", "digits"])
+def test_stable_prompts_stay_stable_deep_in_a_long_prompt(filler):
+    false_positives = {p for p in STABLE if flagged(filler + p + " " + filler)}
+    assert false_positives <= KNOWN_FALSE_POSITIVES
