@@ -180,6 +180,13 @@ def _scanner(markers: tuple[_Marker, ...]) -> tuple[re.Pattern[str], dict[str, _
 
 _ANYWHERE = _scanner(tuple(m for m in _MARKERS if not m.early))
 _EARLY = _scanner(tuple(m for m in _MARKERS if m.early))
+# Every id and counter holds one of these words, lowercase: a span without any is not searched.
+_EARLY_WORDS = (
+    *("user", "customer", "client", "member", "account", "session", "order", "ticket", "uid"),
+    *("conversation", "chat", "thread", "tenant", "device", "trace"),
+    *("turn", "round", "visit", "attempt", "retry", "count"),
+    *("用户", "客户", "会员", "账号", "账户", "订单", "会话", "工单", "设备", "第", "已", "累计"),
+)
 # Every marker holds an anchor (a digit, a weekday, 星期, 周, 礼拜, 月) and starts at most
 # _BEFORE characters before it ("current local time: 14:32", "order id: ORD-XYZ-0042") and ends
 # at most _AFTER after it ("5th conversation"): the prompt is searched only there. One match of
@@ -203,7 +210,7 @@ def dynamic_marker(text: str) -> str | None:
     """A description of the first per-request value in ``text`` (cached: system prompts repeat)."""
     early_end = _uncacheable_length(text)
     found = [
-        _first_marker(text, _EARLY, min(len(text), early_end + _AFTER), early_end),
+        _first_marker(text, _EARLY, min(len(text), early_end + _AFTER), early_end, _EARLY_WORDS),
         _first_marker(text, _ANYWHERE, len(text), len(text)),
     ]
     hits = [hit for hit in found if hit is not None]
@@ -211,12 +218,19 @@ def dynamic_marker(text: str) -> str | None:
 
 
 def _first_marker(
-    text: str, scanner: tuple[re.Pattern[str], dict[str, _Marker]], end: int, before: int
+    text: str,
+    scanner: tuple[re.Pattern[str], dict[str, _Marker]],
+    end: int,
+    before: int,
+    words: tuple[str, ...] = (),
 ) -> tuple[int, str] | None:
     """(where, what) of the first match in ``text[:end]`` starting before ``before`` that is not
-    introduced as fixed, and for a cued marker is introduced as current."""
+    introduced as fixed, and for a cued marker is introduced as current. With ``words``, only
+    spans holding one of them are searched (a substring test is far cheaper than the regex)."""
     regex, owners = scanner
     for start, stop in _anchored_spans(text, end):
+        if words and not _mentions(text[start:stop].lower(), words):
+            continue
         for match in regex.finditer(text, start, stop):
             if match.start() >= before:
                 return None
@@ -226,6 +240,10 @@ def _first_marker(
                 continue
             return match.start(), f"{marker.kind} ({match.group(0).strip()!r})"
     return None
+
+
+def _mentions(text: str, words: tuple[str, ...]) -> bool:
+    return any(word in text for word in words)
 
 
 def _anchored_spans(text: str, end: int) -> Iterator[tuple[int, int]]:
