@@ -6,13 +6,18 @@ Prints per-message figures for ``validate`` on a 1,000-message conversation with
 (dicts and SDK message objects), the cost of the context check far from the window as a ratio
 against the same request for a model with no known window, and ``count_tokens`` throughput on
 mixed Chinese/English text. Medians of repeated runs; no pass/fail, these machines are noisy.
+
+The tool-set lines send a fresh copy of the tools on every call, as the SDK does (new dicts and
+lists, the same strings), so they measure the tools memo the way an application meets it.
 """
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 from openai.types.chat import ChatCompletionMessage
 
@@ -44,6 +49,37 @@ def conversation(rounds: int = 200, size: int = 1000) -> list[dict]:
         messages.append({"role": "user", "content": "继续，please go on with the plan."})
         messages.append({"role": "assistant", "content": "Sure: day two we visit the Bund. 好的。"})
     return messages[:size]
+
+
+def toolbox(size: int) -> list[dict]:
+    """``size`` flat, required tools with descriptions, like an assistant with a few skills."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": f"skill_{i}",
+                "description": f"Skill number {i}: looks something up and returns it as JSON",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "query": {"type": "string", "description": "What to look up"},
+                        "limit": {"type": "integer", "description": "At most this many results"},
+                    },
+                    "required": ["query", "limit"],
+                },
+            },
+        }
+        for i in range(size)
+    ]
+
+
+def sdk_copy(value: Any) -> Any:
+    """What the SDK sends: new dicts and lists around the caller's own strings and numbers."""
+    if isinstance(value, dict):
+        return {k: sdk_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [sdk_copy(v) for v in value]
+    return value
 
 
 def median_seconds(fn: Callable[[], object], inner: int) -> float:
@@ -99,6 +135,33 @@ def main() -> None:
     short = {"model": "qwen-plus", "max_tokens": 256, "messages": messages[:4], "tools": TOOLS}
     per_short = median_seconds(lambda: validate(short), 2000)
     print(f"validate, a typical 4-message request with one tool: {per_short * 1e6:.1f} us per call")
+
+    for size in (1, 8, 32):
+        tools = toolbox(size)
+        copies = itertools.cycle([{**short, "tools": sdk_copy(tools)} for _ in range(64)])
+        assert validate(next(copies)) == []
+        per_tools = median_seconds(lambda copies=copies: validate(next(copies)), 1000)
+        print(
+            f"validate, the 4-message request with {size:2} tools (a fresh copy per call): "
+            f"{per_tools * 1e6:.1f} us per call"
+        )
+
+    # A system prompt that changes on every call misses the rules' memo: searched afresh each time.
+    persona = (
+        "You are the support assistant of a large online bookshop. Orders over 99 yuan ship "
+        "free; returns are accepted within 7 days. Be friendly and answer in detail. "
+    ) * 8
+    dated = itertools.cycle(
+        [
+            {**short, "messages": [{"role": "system", "content": f"{persona}Today is day {n}."}]}
+            for n in range(1024)  # more than the memo holds
+        ]
+    )
+    per_dated = median_seconds(lambda: validate(next(dated)), 1000)
+    print(
+        f"validate, a request whose {len(persona) + 16:,}-character system prompt changes every "
+        f"call: {per_dated * 1e6:.1f} us per call"
+    )
 
     text = "阿里云百炼提供通义千问模型。Qwen streams reasoning_content before the answer. " * 400
     count_tokens("warm up")

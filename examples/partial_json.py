@@ -1,13 +1,31 @@
-"""Render a streaming JSON answer as it arrives: close what is open and parse the prefix."""
+"""Render a streaming JSON answer as it arrives: close what is open and parse the prefix.
+
+Even in JSON mode the model sometimes wraps its answer in a ```json fence, so the fence is
+stripped from every prefix before parsing, and from the whole answer at the end.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from _qwen import qwen
 
 import qwenobs
+
+_OPENING_FENCE = re.compile(r"\s*```[A-Za-z]*[ \t]*\n?")
+_CLOSING_FENCE = re.compile(r"(?<=[}\]])\s*`{1,3}\s*$")  # also a closing fence still arriving
+
+
+def unfenced(text: str) -> str:
+    """``text`` without a ```json fence around it; "" while only (part of) the fence has arrived."""
+    if not text.lstrip().startswith("`"):
+        return text
+    opening = _OPENING_FENCE.match(text)
+    if opening is None or opening.end() == len(text):
+        return ""  # "`", "``", "```js": the JSON has not started yet
+    return _CLOSING_FENCE.sub("", text[opening.end() :])
 
 
 def parse_prefix(text: str) -> Any:
@@ -50,15 +68,16 @@ def stream_form(client, text: str, render) -> dict:
         response_format={"type": "json_object"},
         stream=True,
         max_tokens=256,
+        temperature=0,  # extraction: the guide's setting, no creativity wanted
     )
     buffer, last = "", None
     for chunk in stream:
         buffer += chunk.choices[0].delta.content or ""
-        partial = parse_prefix(buffer)
+        partial = parse_prefix(unfenced(buffer))
         if partial is not None and partial != last:
             render(partial)  # the form fills in while the model is still writing
             last = partial
-    return json.loads(buffer)
+    return json.loads(unfenced(buffer))
 
 
 def script(fake) -> None:

@@ -33,6 +33,7 @@ def extract_order(client, text: str) -> dict:
         tools=[EXTRACT],
         tool_choice={"type": "function", "function": {"name": "record_order"}},
         max_tokens=256,
+        temperature=0,  # extraction: the guide's setting, no creativity wanted
     )
     (call,) = response.choices[0].message.tool_calls
     return json.loads(call.function.arguments)

@@ -52,6 +52,11 @@ JSON_WORD = invalid(
     "of type 'json_object'."
 )
 JSON_WITH_THINKING = invalid("Json mode response is not supported when enable_thinking is true")
+# DashScope's answer to its stream-only models called without a stream, as quoted for qwq-plus
+# (infiniflow/ragflow #5912; the trailing space is theirs). Approximate for Omni: the same wording.
+STREAM_ONLY = invalid(
+    "This model only support stream mode, please enable the stream parameter to access the model. "
+)
 THINKING_FORCED_TOOL = invalid(  # approximate
     f'{_ALGO}The tool_choice parameter only supports "auto" and "none" in thinking mode.'
 )
@@ -123,6 +128,8 @@ def for_finding(
         )
     if rule == "thinking-requires-stream":
         return THINKING_NEEDS_STREAM
+    if rule == "omni-requires-stream":
+        return STREAM_ONLY
     if rule == "json-mode-needs-json-word":
         return JSON_WORD
     if rule == "json-mode-with-thinking":

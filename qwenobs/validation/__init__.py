@@ -17,9 +17,11 @@ from .rules import (
     check_advice,
     check_context,
     check_json_mode,
+    check_omni,
     check_ranges,
     check_thinking,
     check_tools,
+    is_omni,
 )
 
 __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"]
@@ -39,6 +41,8 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -
     # Each rule runs only when the request has what it checks: this runs before every call.
     if r.thinking or r.forced:
         found += check_thinking(r)
+    if is_omni(r.model):
+        found += check_omni(r)
     if fmt is not None:
         found += check_json_mode(r, conv)
     found += check_ranges(r)

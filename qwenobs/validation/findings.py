@@ -14,6 +14,7 @@ RULES: dict[str, tuple[Severity, str]] = {
     "missing-tool-result": ("error", "an assistant tool call with no tool message answering it"),
     "duplicate-tool-result": ("error", "two tool messages answer the same tool_call_id"),
     "thinking-requires-stream": ("error", "thinking is on but stream is not True"),
+    "omni-requires-stream": ("error", "an Omni model (*-omni-*) called without stream=True"),
     "json-mode-needs-json-word": ("error", "JSON mode but no message mentions 'json'"),
     "json-mode-with-thinking": ("error", "JSON mode is not supported while thinking"),
     "parameter-range": ("error", "a sampling or length parameter outside the accepted range"),
@@ -23,8 +24,15 @@ RULES: dict[str, tuple[Severity, str]] = {
     "context-overflow": ("error", "prompt plus max_tokens exceed the model's context window"),
     "max-tokens-unset": ("warning", "no max_tokens, so a runaway generation is uncapped"),
     "temperature-and-top-p": ("warning", "temperature and top_p both changed"),
-    "nested-tool-schema": ("warning", "a tool's parameters nest objects"),
+    "nested-tool-schema": (
+        "warning",
+        "a tool's parameters nest objects or are not all required",
+    ),
     "thinking-with-tools": ("warning", "thinking on in a tool-calling request"),
+    "thinking-high-temperature": (
+        "warning",
+        "thinking on with temperature above 0.7, where reasoning flattens the style",
+    ),
     "dynamic-system-prompt": (
         "warning",
         "a per-request value in the system prompt defeats the cache",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,11 +12,15 @@ from ..errors import TokenizerUnavailable
 from ..fields import field
 from ..tokens import PER_MESSAGE, REPLY_PRIMER, TOOLS_PREAMBLE, estimate_prompt_tokens
 from .conversation import Conversation
+from .dynamic import dynamic_marker
 from .findings import Finding, finding
 from .toolset import ToolSet, toolset
 
 _SENTINELS = frozenset({"NotGiven", "Omit"})  # the SDK's "not passed" markers
 _FIXED_TOKENS = REPLY_PRIMER + TOOLS_PREAMBLE  # an upper bound of both, with or without tools
+# The guide keeps temperatures above 0.7 for creative writing, and finds thinking pulls such
+# writing toward a neutral style; the ~0.7 default itself is not flagged.
+_CREATIVE_TEMPERATURE = 0.7
 
 
 @dataclass(slots=True)
@@ -101,7 +103,39 @@ def check_thinking(r: Request) -> list[Finding]:
                 param="enable_thinking",
             )
         )
+    temperature = params.get("temperature")
+    if thinking and _number(temperature) and temperature > _CREATIVE_TEMPERATURE:
+        out.append(
+            finding(
+                "thinking-high-temperature",
+                f"thinking is on with temperature={temperature}; above "
+                f"{_CREATIVE_TEMPERATURE} is creative writing, where reasoning pulls the style "
+                "toward neutral. Turn thinking off for this call, or lower the temperature.",
+                param="temperature",
+            )
+        )
     return out
+
+
+def is_omni(model: str | None) -> bool:
+    """Qwen-Omni models (qwen-omni-turbo, qwen3-omni-flash, qwen2.5-omni-7b, ...)."""
+    if model is None or "omni" not in (name := model.lower()):
+        return False  # the common case, without splitting the name
+    return "omni" in name.split("-")[1:]
+
+
+def check_omni(r: Request) -> list[Finding]:
+    if r.params.get("stream") is True:
+        return []
+    return [
+        finding(
+            "omni-requires-stream",
+            f"{r.model!r} is a Qwen-Omni model, which DashScope serves only as a stream; "
+            "a call without stream=True is rejected. Pass stream=True (and "
+            'stream_options={"include_usage": True} to get the usage).',
+            param="stream",
+        )
+    ]
 
 
 def check_json_mode(r: Request, conv: Conversation) -> list[Finding]:
@@ -211,6 +245,17 @@ def check_tools(r: Request) -> list[Finding]:
                 param="tools",
             )
         )
+    for name, loose in summary.optional:
+        listed = ", ".join(repr(p) for p in loose)
+        out.append(
+            finding(
+                "nested-tool-schema",
+                f"tool {name!r} does not list {listed} in 'required'; Qwen fills flat, required "
+                "parameters far more reliably than optional ones. Require every parameter "
+                "(a value such as 'any' can stand for 'no preference').",
+                param="tools",
+            )
+        )
     return out
 
 
@@ -246,25 +291,6 @@ def check_advice(r: Request, conv: Conversation) -> list[Finding]:
                 )
             )
     return out
-
-
-_DYNAMIC = (
-    ("a UUID", r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"),
-    ("a date", r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\d{4}年\d{1,2}月\d{1,2}日"),
-    ("a time of day", r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),
-    ("a Unix timestamp", r"\b1\d{9}(?:\d{3})?\b"),
-)
-_DYNAMIC_RE = re.compile("|".join(f"(?P<g{i}>{p})" for i, (_, p) in enumerate(_DYNAMIC)), re.I)
-
-
-@functools.lru_cache(maxsize=256)
-def dynamic_marker(text: str) -> str | None:
-    """A description of the first per-request value in ``text`` (cached: system prompts repeat)."""
-    match = _DYNAMIC_RE.search(text)
-    if match is None:
-        return None
-    kind = _DYNAMIC[int(match.lastgroup[1:])][0]
-    return f"{kind} ({match.group(0)!r})"
 
 
 def check_context(r: Request, conv: Conversation) -> list[Finding]:

@@ -105,6 +105,7 @@ RULE_REQUESTS = {
         ]
     ),
     "json-mode-needs-json-word": body(response_format={"type": "json_object"}),
+    "omni-requires-stream": body(model="qwen3-omni-flash"),
     "json-mode-with-thinking": body(
         stream=True,
         enable_thinking=True,
@@ -126,6 +127,8 @@ EXACT = {
     "contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
     "json-mode-with-thinking": "Json mode response is not supported when enable_thinking is true",
     "parameter-range": "Temperature should be in [0.0, 2.0)",
+    "omni-requires-stream": "This model only support stream mode, please enable the stream "
+    "parameter to access the model. ",
 }
 
 

@@ -182,6 +182,25 @@ SCENARIOS = [
         },
     ),
     Scenario(
+        "omni without stream (server-side rule)",
+        lambda f: f.reply("never sent"),
+        _request(model="qwen3-omni-flash"),
+        {"kind": "error"},
+        {
+            "type": "BadRequestError",
+            "status": 400,
+            "code": "invalid_parameter_error",
+            "message": "This model only support stream mode, please enable the stream parameter "
+            "to access the model. ",
+        },
+    ),
+    Scenario(
+        "omni with stream",
+        lambda f: f.reply("A cat on a sofa."),
+        _request(model="qwen3-omni-flash", **STREAM),
+        {"kind": "stream", "content": "A cat on a sofa.", "finish_reason": "stop"},
+    ),
+    Scenario(
         "dry script",
         lambda f: None,
         _request(),
@@ -207,7 +226,7 @@ async def test_scenario(harness, scenario: Scenario) -> None:
         assert error["has_request_id"] or error["status"] is None
         if message is not None:
             assert error["body"]["message"] == message
-    assert harness.fake.calls.last.json["model"] == "qwen-plus"
+    assert harness.fake.calls.last.json["model"] == scenario.request["model"]
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["completion", "stream"])

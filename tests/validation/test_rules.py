@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from openai.types.chat import ChatCompletionMessage
 from openai.types.chat.chat_completion_message_tool_call import ChatCompletionMessageToolCall
@@ -95,6 +97,21 @@ CASES = [
         "thinking-requires-stream",
         request(USER, model="qwen3-235b-a22b-thinking-2507"),
         request(USER, model="qwen3-235b-a22b-instruct-2507"),
+    ),
+    (
+        "omni-requires-stream",
+        request(USER, model="qwen3-omni-flash"),
+        request(USER, model="qwen3-omni-flash", stream=True),
+    ),
+    (
+        "omni-requires-stream",
+        request(USER, model="qwen-omni-turbo-latest", stream=False),
+        request(USER, model="qwen-omni-turbo-latest", stream=True),
+    ),
+    (
+        "omni-requires-stream",
+        request(USER, model="qwen2.5-omni-7b"),
+        request(USER, model="qwen2.5-7b-instruct"),
     ),
     (
         "json-mode-needs-json-word",
@@ -215,9 +232,39 @@ CASES = [
         request(USER, tools=TOOLS),
     ),
     (
+        "nested-tool-schema",  # flat, but a parameter is optional
+        request(
+            USER,
+            tools=[
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "get_weather",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"city": {"type": "string"}, "unit": {"type": "string"}},
+                            "required": ["city"],
+                        },
+                    },
+                }
+            ],
+        ),
+        request(USER, tools=TOOLS),
+    ),
+    (
         "thinking-with-tools",
         request(USER, tools=TOOLS, stream=True, extra_body={"enable_thinking": True}),
         request(USER, tools=TOOLS, stream=True),
+    ),
+    (
+        "thinking-high-temperature",
+        request(USER, stream=True, temperature=1.0, extra_body={"enable_thinking": True}),
+        request(USER, stream=True, temperature=0.7, extra_body={"enable_thinking": True}),
+    ),
+    (
+        "thinking-high-temperature",
+        request(USER, model="qwq-plus", stream=True, temperature=1.3),
+        request(USER, model="qwen-plus", stream=True, temperature=1.3),
     ),
     (
         "dynamic-system-prompt",
@@ -346,3 +393,52 @@ def test_a_tools_list_that_grows_between_calls_is_checked_afresh():
     assert "unknown-tool-choice" in rules(request(USER, tools=tools, tool_choice=forced))
     tools.append({"type": "function", "function": {"name": "search", "parameters": {}}})
     assert "unknown-tool-choice" not in rules(request(USER, tools=tools, tool_choice=forced))
+
+
+def weather_tool(parameters: dict) -> list[dict]:
+    return [{"type": "function", "function": {"name": "get_weather", "parameters": parameters}}]
+
+
+FLAT = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+NESTED = {
+    "type": "object",
+    "properties": {"place": {"type": "object", "properties": {"city": {"type": "string"}}}},
+    "required": ["place"],
+}
+
+
+def test_a_schema_changed_under_the_same_name_gets_a_fresh_verdict():
+    assert "nested-tool-schema" not in rules(request(USER, tools=weather_tool(FLAT)))
+    assert "nested-tool-schema" in rules(request(USER, tools=weather_tool(NESTED)))
+    assert "nested-tool-schema" not in rules(request(USER, tools=weather_tool(FLAT)))
+
+
+def test_a_schema_edited_in_place_gets_a_fresh_verdict():
+    tools = weather_tool(copy.deepcopy(FLAT))
+    assert "nested-tool-schema" not in rules(request(USER, tools=tools))
+    tools[0]["function"]["parameters"]["properties"]["city"] = {"type": "object"}
+    assert "nested-tool-schema" in rules(request(USER, tools=tools))
+
+
+def test_optional_parameters_are_named_and_a_tool_without_parameters_is_fine():
+    loose = {"type": "object", "properties": {"city": {}, "unit": {}, "days": {}}}
+    (found,) = validate(request(USER, tools=weather_tool(loose | {"required": ["city"]})))
+    assert found.rule == "nested-tool-schema" and found.param == "tools"
+    assert "'unit', 'days'" in found.message and "'required'" in found.message
+    assert "'city', 'unit', 'days'" in validate(request(USER, tools=weather_tool(loose)))[0].message
+    assert validate(request(USER, tools=weather_tool({"type": "object", "properties": {}}))) == []
+    assert validate(request(USER, tools=weather_tool({}))) == []
+
+
+def test_the_omni_finding_names_the_model_and_the_fix():
+    (found,) = validate(request(USER, model="qwen3-omni-flash"))
+    assert found.rule == "omni-requires-stream" and found.is_error and found.param == "stream"
+    assert "'qwen3-omni-flash'" in found.message and "stream=True" in found.message
+
+
+def test_thinking_at_a_creative_temperature_says_the_threshold():
+    found = validate(
+        request(USER, stream=True, temperature=0.9, extra_body={"enable_thinking": True})
+    )
+    assert [f.rule for f in found] == ["thinking-high-temperature"]
+    assert "temperature=0.9" in found[0].message and "above 0.7" in found[0].message
