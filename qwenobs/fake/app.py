@@ -1,6 +1,7 @@
-"""The fake DashScope on aiohttp's HTTP server: one task per request, every delay awaited.
+"""The fake DashScope as an aiohttp application: one task per request, every delay awaited.
 
-``FakeApp.serve`` runs until an event is set, on whatever loop calls it: ``server.FakeServer``
+Every method and path goes to the engine, which answers what DashScope would (a 404 for unknown
+paths). ``FakeApp.serve`` runs until an event is set, on whatever loop calls it: ``server.FakeServer``
 runs it on a background thread for ``fake.serve()`` and ``qwen_server``; ``server.run`` runs it in
 the foreground of a process. Streams go out one SSE event per write, paced on the loop's clock
 against a schedule (a late event does not delay the ones after it). A client that goes away ends
@@ -42,20 +43,24 @@ class FakeApp:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self._in_flight: set[asyncio.Task[object]] = set()
+        # An application rather than aiohttp's bare server: it answers Expect: 100-continue.
+        self.web_app = web.Application()
+        self.web_app.router.add_route("*", "/{path:.*}", self.handle)
 
     async def serve(
         self, sock: socket.socket, stopped: asyncio.Event, ready: Callable[[], None]
     ) -> None:
         """Answer on the listening ``sock`` until ``stopped`` is set; ``ready`` is called once
         requests are being accepted. The socket is closed on return."""
-        server = web.Server(
-            self.handle,
+        runner = web.AppRunner(
+            self.web_app,
+            handle_signals=False,
             handler_cancellation=True,  # a client that hangs up ends its request at once
             access_log=None,
+            # Requests in flight are cancelled before the runner's own shutdown; this bounds
+            # only a handler that would ignore its cancellation.
+            shutdown_timeout=0.2,
         )
-        # Requests in flight are cancelled before the runner's own shutdown: this bounds only
-        # a handler that ignores its cancellation.
-        runner = web.ServerRunner(server, handle_signals=False, shutdown_timeout=0.2)
         try:
             await runner.setup()
             await web.SockSite(runner, sock, backlog=BACKLOG).start()

@@ -107,6 +107,25 @@ def test_chunked_request_bodies_are_read(fake, server) -> None:
     assert response.json()["choices"][0]["message"]["content"] == "chunked ok"
 
 
+def test_expect_100_continue_is_answered(fake, server) -> None:
+    # curl sends it for bodies over 1 KiB and waits a second for the go-ahead.
+    fake.reply("after continue")
+    payload = json.dumps({"model": "qwen-plus", "messages": USER, "pad": "x" * 2000}).encode()
+    with socket.create_connection(server.address, timeout=5) as sock:
+        sock.sendall(
+            b"POST /compatible-mode/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Authorization: Bearer sk-test\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(payload)
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sock.sendall(payload)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b"after continue" in answer
+
+
 def test_a_client_leaving_mid_stream_does_not_break_the_server(fake, server, capfd, caplog) -> None:
     fake.reply("x" * 400, chunk_size=1, chunk_delay=0.01)
     fake.reply("still here")
