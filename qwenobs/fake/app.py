@@ -3,9 +3,9 @@
 Every method and path goes to the engine, which answers what DashScope would (a 404 for unknown
 paths). ``FakeApp.serve`` runs until an event is set, on whatever loop calls it: ``server.FakeServer``
 runs it on a background thread for ``fake.serve()`` and ``qwen_server``; ``server.run`` runs it in
-the foreground of a process. Streams go out one SSE event per write, paced on the loop's clock
-against a schedule (a late event does not delay the ones after it). A client that goes away ends
-only its own request; stopping cancels every request in flight, so it takes milliseconds.
+the foreground of a process. Streams go out one SSE event per write, each after its delay. A
+client that goes away ends only its own request; stopping cancels every request in flight, so it
+takes milliseconds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from . import errors
-from .engine import Request, Response, error_response
+from .engine import Part, Request, Response, error_response
 
 log = logging.getLogger(__name__)
 
@@ -122,22 +122,26 @@ async def _send(http: web.BaseRequest, response: Response) -> web.StreamResponse
         out.force_close()  # the rest of a refused body is not worth keeping the connection for
     try:
         await out.prepare(http)
-        if http.method != "HEAD":
-            await _write_paced(out, response)
-        await out.write_eof()
+        await _write_paced(out, () if http.method == "HEAD" else response.parts)
     except ConnectionError:  # the client went away: only this request ends
         log.debug("client left during %s %s", http.method, http.raw_path)
     return out
 
 
-async def _write_paced(out: web.StreamResponse, response: Response) -> None:
-    loop = asyncio.get_running_loop()
-    due = loop.time()
-    for delay, data in response.parts:
+async def _write_paced(out: web.StreamResponse, parts: tuple[Part, ...]) -> None:
+    """Each part at least its delay after the previous one, like the in-process front ends (a
+    client never sees a shorter gap than scripted); the last part goes out with the end of the
+    body, in the same write."""
+    last = len(parts) - 1
+    for number, (delay, data) in enumerate(parts):
         if delay > 0:
-            due += delay
-            await asyncio.sleep(due - loop.time())
-        await out.write(data)
+            await asyncio.sleep(delay)
+        if number < last:
+            await out.write(data)
+        else:
+            await out.write_eof(data)
+    if not parts:
+        await out.write_eof()
 
 
 def _internal_error(exc: Exception) -> errors.ErrorSpec:
