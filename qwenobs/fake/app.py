@@ -21,6 +21,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from . import errors
+from .answer_queue import AnswerQueue
 from .engine import Part, Request, Response, error_response
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Backend(Protocol):
 class FakeApp:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
+        self._answers = AnswerQueue(backend.handle)
         self._in_flight: set[asyncio.Task[object]] = set()
         # An application rather than aiohttp's bare server: it answers Expect: 100-continue.
         self.web_app = web.Application()
@@ -67,6 +69,7 @@ class FakeApp:
             ready()
             await stopped.wait()
         finally:
+            self._answers.close()
             await self._cancel_in_flight()
             await runner.cleanup()
             sock.close()
@@ -93,7 +96,7 @@ class FakeApp:
         path = http.raw_path.partition("?")[0]
         request = Request.of(http.method, path, http.headers.items(), body)
         try:
-            response = self.backend.handle(request)
+            response = await self._answers.answer(request)
         except Exception as exc:  # the boundary of a request: a bug in the fake answers a 500
             log.exception("the fake DashScope failed on %s %s", http.method, path)
             response = _plain_error(_internal_error(exc))
