@@ -1,11 +1,11 @@
 """The fake DashScope as an aiohttp application: one task per request, every delay awaited.
 
 Every method and path goes to the engine, which answers what DashScope would (a 404 for unknown
-paths). ``FakeApp.serve`` runs until an event is set, on whatever loop calls it: ``server.FakeServer``
-runs it on a background thread for ``fake.serve()`` and ``qwen_server``; ``server.run`` runs it in
-the foreground of a process. Streams go out one SSE event per write, each after its delay. A
-client that goes away ends only its own request; stopping cancels every request in flight, so it
-takes milliseconds.
+paths). ``FakeApp.serve`` runs until an event is set, on whatever loop calls it:
+``server.FakeServer`` runs it on a background thread for ``fake.serve()`` and ``qwen_server``;
+``server.run`` runs it in the foreground of a process. Streams go out one SSE event per write,
+each after its delay. A client that goes away ends only its own request; stopping cancels every
+request in flight, so it takes milliseconds.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from .engine import Part, Request, Response, error_response
 
 log = logging.getLogger(__name__)
 
-BACKLOG = (
-    2048  # a burst of 1,000 connects must queue, not be refused (the kernel caps it at somaxconn)
-)
+# A burst of a thousand connects must queue, not be refused (the kernel caps it at somaxconn).
+BACKLOG = 2048
 _READ_BLOCK = 1 << 16
 
 
