@@ -245,8 +245,10 @@ def stop_with_open_streams(calls: int) -> tuple[float, int, int]:
     return took, threads, threading.active_count()
 
 
-async def sdk_load(calls: int, stream: bool, chunk_delay: float = 0.01) -> tuple[float, int]:
-    """An ``AsyncOpenAI`` in this process against the server: wall seconds and failed calls."""
+async def sdk_load(
+    calls: int, stream: bool, chunk_delay: float = 0.01
+) -> tuple[float, dict[str, int]]:
+    """An ``AsyncOpenAI`` in this process against the server: wall seconds, failures by kind."""
     fake = new_fake(chunk_delay)
     with fake.serve() as server:
         client = server.async_client()
@@ -263,7 +265,12 @@ async def sdk_load(calls: int, stream: bool, chunk_delay: float = 0.01) -> tuple
         results = await asyncio.gather(*(one() for _ in range(calls)), return_exceptions=True)
         wall = time.perf_counter() - began
         await client.close()
-    return wall, sum(isinstance(r, BaseException) for r in results)
+    failed: dict[str, int] = {}
+    for result in results:
+        if isinstance(result, BaseException):
+            kind = type(result).__name__
+            failed[kind] = failed.get(kind, 0) + 1
+    return wall, failed
 
 
 def _raise_file_limit(wanted: int) -> None:
@@ -324,7 +331,9 @@ def main(calls: int) -> None:
     for count, stream in ((200, True), (500, True), (1000, True), (100, False), (1000, False)):
         wall, failed = asyncio.run(sdk_load(count, stream))
         name = f"{count} {'streams' if stream else 'non-stream calls'}"
-        print(f"  {name:<34} {failed:>6} {wall:>7.2f}")
+        print(f"  {name:<34} {sum(failed.values()):>6} {wall:>7.2f}")
+        for kind, number in sorted(failed.items()):
+            print(f"    {number} x {kind}")
     print(f"\ntotal {time.perf_counter() - began:.1f} s")
 
 
