@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Protocol
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from . import errors
 from .answer_queue import AnswerQueue
@@ -117,7 +116,7 @@ async def _read_body(http: web.BaseRequest, limit: int) -> bytes | None:
 
 async def _send(http: web.BaseRequest, response: Response) -> web.StreamResponse:
     """Status and headers at once, then each part after its delay, one write per part."""
-    out = web.StreamResponse(status=response.status, headers=CIMultiDict(response.headers))
+    out = web.StreamResponse(status=response.status, headers=response.headers)
     if not response.streaming:
         out.content_length = len(response.content)
     if response.status == 413:
