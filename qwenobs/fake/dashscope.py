@@ -60,7 +60,8 @@ class FakeDashScope(Engine):
             yield self
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
-        """A loopback HTTP server for the fake; use it as ``with fake.serve() as server:``."""
+        """A real HTTP server for the fake (aiohttp, on a background thread); use it as
+        ``with fake.serve() as server:``. It binds 127.0.0.1; another ``host`` warns."""
         from .server import FakeServer
 
         return FakeServer(self, host, port)
