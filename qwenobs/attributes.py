@@ -61,22 +61,25 @@ def request_attributes(params: Mapping[str, Any], stream: bool) -> dict:
 
 
 def usage_attributes(usage: Any) -> dict:
+    """Token counts of a response's ``usage``, those that are integers."""
     if usage is None:
         return {}
     # dict.get for decoded JSON, getattr for SDK objects: the same (obj, name, default).
     get = dict.get if isinstance(usage, dict) else getattr
-    prompt = get(usage, "prompt_tokens_details", None)
-    completion = get(usage, "completion_tokens_details", None)
-    values = (
-        (sc.USAGE_INPUT, get(usage, "prompt_tokens", None)),
-        (sc.USAGE_OUTPUT, get(usage, "completion_tokens", None)),
-        (sc.USAGE_CACHE_READ, None if prompt is None else field(prompt, "cached_tokens")),
-        (
-            sc.USAGE_REASONING,
-            None if completion is None else field(completion, "reasoning_tokens"),
-        ),
-    )
-    return {key: value for key, value in values if type(value) is int}
+    attrs = {}
+    value = get(usage, "prompt_tokens", None)
+    if type(value) is int:
+        attrs[sc.USAGE_INPUT] = value
+    value = get(usage, "completion_tokens", None)
+    if type(value) is int:
+        attrs[sc.USAGE_OUTPUT] = value
+    details = get(usage, "prompt_tokens_details", None)
+    if details is not None and type(value := field(details, "cached_tokens")) is int:
+        attrs[sc.USAGE_CACHE_READ] = value
+    details = get(usage, "completion_tokens_details", None)
+    if details is not None and type(value := field(details, "reasoning_tokens")) is int:
+        attrs[sc.USAGE_REASONING] = value
+    return attrs
 
 
 def _reasoning_text(message: Any) -> Any:

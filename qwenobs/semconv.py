@@ -110,7 +110,10 @@ def is_dashscope(host: str, path: str, extra_hosts: Iterable[str] = ()) -> bool:
     return host.endswith(DASHSCOPE_DOMAIN) or COMPATIBLE_PATH in path or host in extra_hosts
 
 
+_CHAT_PATHS = ("/chat/completions", "/chat/completions/")
+_RELATIVE_CHAT_PATHS = ("chat/completions", "chat/completions/")
+
+
 def is_chat_path(path: str) -> bool:
     """True for the chat-completions endpoint, absolute (``/v1/chat/completions``) or relative."""
-    path = path.rstrip("/")
-    return path.endswith("/chat/completions") or path == "chat/completions"
+    return path.endswith(_CHAT_PATHS) or path in _RELATIVE_CHAT_PATHS
