@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
+from .conversations import conversation
 from .errors import AgentLoopError, MissingExtra, TokenizerUnavailable
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
@@ -29,6 +31,7 @@ __all__ = [
     "TokenizerUnavailable",
     "__version__",
     "agent",
+    "conversation",
     "count_tokens",
     "estimate_prompt_tokens",
     "instrument",
@@ -48,6 +51,7 @@ def instrument(
     hosts: Iterable[str] = (),
     stream_usage: bool = True,
     catalog: Catalog | None = None,
+    spans_file: str | os.PathLike[str] | None = None,
 ) -> QwenInstrumentor:
     """Trace every DashScope chat call made through the OpenAI SDK, and check it before sending.
 
@@ -55,7 +59,8 @@ def instrument(
     messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
     record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
     DashScope (QWENOBS_HOSTS, comma-separated). ``stream_usage``: ask streams for their usage chunk
-    and hide it from the caller. Idempotent: call ``uninstrument()`` first to change settings.
+    and hide it from the caller. ``spans_file``: also append every span to this file as OTLP/JSON
+    lines, for ``qwenobs report`` (QWENOBS_SPANS_FILE; needs opentelemetry-sdk). Idempotent: call ``uninstrument()`` first to change settings.
     """
     from .instrumentor import QwenInstrumentor
 
@@ -70,6 +75,7 @@ def instrument(
             hosts=tuple(hosts),
             stream_usage=stream_usage,
             catalog=catalog,
+            spans_file=spans_file,
         )
     return instrumentor
 

@@ -20,6 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from . import semconv as sc
+from .conversations import given_id
 from .errors import AgentLoopError
 from .fields import field
 from .tracing import activate, deactivate, record_error
@@ -66,7 +67,7 @@ class AgentRun:
         self.name = name
         self.max_rounds = max_rounds
         self.answer_after = answer_after
-        self.conversation_id = conversation_id or uuid.uuid4().hex
+        self.conversation_id = conversation_id or given_id() or uuid.uuid4().hex
         self.rounds = 0
         self.tool_calls = 0
         self.forced_answer = False

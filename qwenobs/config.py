@@ -54,3 +54,15 @@ def resolve_settings(
         stream_usage,
         catalog or DEFAULT_CATALOG,
     )
+
+
+def spans_file_path(argument: str | os.PathLike[str] | None) -> str | None:
+    """The spans file ``instrument()`` writes: its ``spans_file`` argument, else the
+    QWENOBS_SPANS_FILE environment variable; None for no file."""
+    if argument is not None:
+        if not isinstance(argument, str | os.PathLike) or not os.fspath(argument):
+            raise ValueError(
+                f"spans_file must be a file path (str or os.PathLike), got {argument!r}"
+            )
+        return os.fspath(argument)
+    return os.environ.get("QWENOBS_SPANS_FILE", "").strip() or None

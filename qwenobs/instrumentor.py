@@ -11,7 +11,8 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import agents, openai_sdk
-from .config import resolve_settings
+from .config import resolve_settings, spans_file_path
+from .extras import need
 from .instruments import instruments_for
 from .lifecycle import Telemetry
 from .openai_hook import async_wrapper, sync_wrapper
@@ -38,7 +39,14 @@ class QwenInstrumentor(BaseInstrumentor):
             stream_usage=kwargs.get("stream_usage", True),
             catalog=kwargs.get("catalog"),
         )
-        tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
+        tracer_provider = kwargs.get("tracer_provider")
+        path = spans_file_path(kwargs.get("spans_file"))
+        if path is not None:
+            need("opentelemetry.sdk.trace", "spans-file", "instrument(spans_file=...)")
+            from .spans_file import attach
+
+            tracer_provider, self._spans_file = attach(path, tracer_provider)
+        tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
         meter_provider = kwargs.get("meter_provider")
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
         telemetry = Telemetry(tracer, instruments_for(meter, meter_provider), settings)
@@ -50,3 +58,6 @@ class QwenInstrumentor(BaseInstrumentor):
         unwrap(openai_sdk.SyncAPIClient, "request")
         unwrap(openai_sdk.AsyncAPIClient, "request")
         agents.use_tracer(None)
+        processor, self._spans_file = getattr(self, "_spans_file", None), None
+        if processor is not None:
+            processor.shutdown()  # flush and close the spans file

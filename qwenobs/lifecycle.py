@@ -26,6 +26,7 @@ from . import errors
 from . import semconv as sc
 from .agents import current_agent
 from .config import Settings
+from .conversations import Fingerprints, given_id
 from .instruments import Instruments, new_metric_key
 from .streaming import StreamState
 from .tracing import activate, record_error
@@ -74,6 +75,7 @@ class Telemetry:
         self.instruments = instruments
         self.settings = settings
         self._logged: set[tuple[str, str]] = set()
+        self.fingerprints = Fingerprints()
 
     def log_once(self, where: str, exc: BaseException) -> None:
         key = (where, type(exc).__qualname__)
@@ -106,6 +108,16 @@ class Telemetry:
         attrs = at.request_attributes(params, request.stream)
         attrs[sc.SERVER_ADDRESS] = request.endpoint.address
         attrs[sc.SERVER_PORT] = request.endpoint.port
+        run = current_agent.get()
+        given = given_id()
+        fingerprint, derived = self.fingerprints.attributes(
+            params.get("messages"), derive_id=given is None and run is None
+        )
+        if fingerprint is not None:
+            attrs[sc.SYSTEM_PROMPT_FINGERPRINT] = fingerprint
+        conversation_id = run.conversation_id if run is not None else given or derived
+        if conversation_id:
+            attrs[sc.CONVERSATION_ID] = conversation_id
         if rounds is not None:
             attrs[sc.TOOL_ROUNDS] = rounds
         span = self.tracer.start_span(
@@ -121,7 +133,6 @@ class Telemetry:
         if errors_found and settings.validate == "raise":
             call.blocked = errors.QwenValidationError(errors_found, request.endpoint.url)
             return call
-        run = current_agent.get()
         if run is not None:
             call.agent = run
             call.blocked = run.guard(span, body)

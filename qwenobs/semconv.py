@@ -42,6 +42,16 @@ RESPONSE_TOOL_CALLS = "dashscope.response.tool_calls"
 REQUEST_ID = "dashscope.request_id"
 STREAM_END = "dashscope.stream.end"  # how a stream's span ended: exhausted, closed, abandoned, ...
 VALIDATION_EVENT = "dashscope.validation"
+SYSTEM_PROMPT_FINGERPRINT = "dashscope.system_prompt.fingerprint"  # content-free, per call
+
+# Cost (the price table's figures for the call; agent totals apart, so nothing is counted twice).
+COST_AMOUNT = "dashscope.cost.amount"
+COST_CURRENCY = "dashscope.cost.currency"  # "CNY" or "USD"
+COST_TIER = "dashscope.cost.tier"
+COST_PRICES_AS_OF = "dashscope.cost.prices_as_of"
+COST_CACHE_SAVINGS = "dashscope.cost.cache_savings"  # what the prefix cache saved on the call
+AGENT_COST_AMOUNT = "dashscope.agent.cost.amount"
+AGENT_COST_CURRENCY = "dashscope.agent.cost.currency"
 
 # Agent and tool spans (qwenobs.agent, qwenobs.tool).
 OPERATION_CHAT = "chat"
