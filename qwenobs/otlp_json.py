@@ -157,10 +157,15 @@ def _line(batch: list[tuple[tuple[int, int], bytes]], headers: dict) -> bytes:
     for key, spans in groups.items():
         resource, scope = headers[key]
         parts.append(
-            '{"resource":%s,"scopeSpans":[{"scope":%s,"spans":[%s]}]}'
-            % (resource, scope, b",".join(spans).decode("utf-8"))
+            b'{"resource":'
+            + resource.encode("utf-8")
+            + b',"scopeSpans":[{"scope":'
+            + scope.encode("utf-8")
+            + b',"spans":['
+            + b",".join(spans)
+            + b"]}]}"
         )
-    return ('{"resourceSpans":[%s]}\n' % ",".join(parts)).encode("utf-8")
+    return b'{"resourceSpans":[' + b",".join(parts) + b"]}\n"
 
 
 # --- decoding ----------------------------------------------------------------------------------
