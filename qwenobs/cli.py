@@ -116,7 +116,49 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="an instrumented Qwen app against the embedded fake DashScope, spans printed"
     )
     demo.set_defaults(run=_demo)
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML page of plots from traces",
+        description="Cost, prefix cache, latency, thinking and agents from spans: OTLP/JSON lines "
+        "files (the Collector's file exporter, QWENOBS_SPANS_FILE, --qwen-spans-file; .gz too; "
+        "rotated copies of a file are read with it), directories of them, or phoenix://HOST:PORT. "
+        "Exit 2 when the spans cannot be read.",
+    )
+    report.add_argument("sources", nargs="+", metavar="SPANS")
+    report.add_argument("-o", "--output", default="report.html", help="default: report.html")
+    report.add_argument("--title", default="Qwen calls")
+    report.add_argument(
+        "--trace-url",
+        metavar="URL",
+        help="link each trace id, e.g. http://localhost:16686/trace/{trace_id}",
+    )
+    report.add_argument(
+        "--memory-limit", default="1GB", help="the query engine's memory (default 1GB)"
+    )
+    report.set_defaults(run=_report)
     return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .errors import MissingExtra
+    from .report import build
+
+    try:
+        summary = build(
+            args.sources,
+            args.output,
+            title=args.title,
+            trace_url=args.trace_url,
+            memory_limit=args.memory_limit,
+        )
+    except (MissingExtra, OSError, ValueError) as exc:
+        print(f"qwenobs report: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(
+        f"{summary.output}: {summary.chat_calls:,} chat calls from {summary.spans:,} spans"
+        f" in {len(args.sources)} source{'s' * (len(args.sources) != 1)}"
+    )
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
