@@ -32,6 +32,13 @@ def add_options(parser: Any) -> None:
         metavar="NAME",
         help="another header, query parameter or JSON key whose value is scrubbed from cassettes.",
     )
+    group.addoption(
+        "--qwen-spans-file",
+        default=None,
+        metavar="PATH",
+        help="append every span the qwen_spans fixture records to PATH as OTLP/JSON lines "
+        "(for `qwenobs report`; safe under pytest-xdist).",
+    )
     parser.addini(
         "qwen_scrub",
         type="linelist",

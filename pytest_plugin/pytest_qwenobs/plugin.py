@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # Checks run right after the test body: each returns a failure message or None. Failing there
 # (not in teardown) makes a broken expectation a test failure, not an error.
 _CHECKS = pytest.StashKey[list[Callable[[bool], "str | None"]]]()
+_SPANS_FILE = pytest.StashKey[Any]()  # the session's SpansFileExporter (--qwen-spans-file)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +37,26 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in options.MARKERS:
         config.addinivalue_line("markers", line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    exporter = config.stash.get(_SPANS_FILE, None)
+    if exporter is not None:
+        exporter.shutdown()
+
+
+def _spans_file(config: pytest.Config) -> Any:
+    """The exporter behind --qwen-spans-file, opened on first use (None without the option)."""
+    path = config.getoption("qwen_spans_file", None)
+    if not path:
+        return None
+    exporter = config.stash.get(_SPANS_FILE, None)
+    if exporter is None:
+        from qwenobs.spans_file import SpansFileExporter
+
+        exporter = SpansFileExporter(config.invocation_params.dir / path)
+        config.stash[_SPANS_FILE] = exporter
+    return exporter
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -189,11 +210,14 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     ``qwenobs.instrument()`` come from the ``qwen_spans`` marker."""
     from .spans import QwenSpans
 
-    spans = QwenSpans()
+    spans_file = _spans_file(request.config)
+    spans = QwenSpans(test=request.node.nodeid if spans_file else None)
     spans.instrument(**_marker_kwargs(request, "qwen_spans"))
     try:
         yield spans
     finally:
+        if spans_file is not None:  # the whole test's spans in one write
+            spans_file.export(spans.exporter.get_finished_spans())
         spans.close()
 
 

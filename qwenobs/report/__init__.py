@@ -14,22 +14,60 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..otlp_json import spans_files
 from . import phoenix
 
-__all__ = ["Summary", "build"]
+__all__ = ["Summary", "aggregate", "build"]
 
 
 @dataclass
 class Summary:
     """What ``build`` read and wrote."""
 
-    output: Path
-    files: list[Path]
+    output: Path | None
+    files: list[Path]  # the spans files read (Phoenix's spans are fetched into a scratch file)
     spans: int
     chat_calls: int
-    unit: str
+    results: Any  # queries.Results: every table the page is drawn from
+
+
+def aggregate(
+    sources: Sequence[str | Path], *, memory_limit: str = "1GB", threads: int | None = None
+) -> Summary:
+    """Read the spans in ``sources`` (files, directories, ``phoenix://host:port``) and run the
+    report's queries on them. ``memory_limit``: DuckDB's (it spills to disk beyond)."""
+    from . import load, queries
+
+    if not sources:
+        raise ValueError("sources: give at least one spans file, directory or phoenix:// URL")
+    con = load.connect(memory_limit, threads)
+    try:
+        with tempfile.TemporaryDirectory(prefix="qwenobs-report-") as scratch:
+            con.execute(f"SET temp_directory = '{scratch}'")
+            files: list[Path] = []
+            read: list[Path] = []
+            for source in map(str, sources):
+                if phoenix.is_phoenix(source):
+                    fetched = Path(scratch) / f"phoenix-{len(files)}.jsonl"
+                    phoenix.write_lines(source, fetched)
+                    files.append(fetched)
+                else:
+                    found = spans_files([source])
+                    files += found
+                    read += found
+            loaded = load.load_files(con, files)
+
+            def execute(sql: str) -> queries.Rows:
+                cursor = con.execute(sql)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+            results = queries.run(execute)
+    finally:
+        con.close()
+    return Summary(None, read, loaded.spans, results["totals"][0]["calls"], results)
 
 
 def build(
@@ -41,45 +79,18 @@ def build(
     memory_limit: str = "1GB",
     threads: int | None = None,
 ) -> Summary:
-    """Read the spans in ``sources`` (files, directories, ``phoenix://host:port``) and write the
-    report to ``output``. ``trace_url``: a link for each trace id, e.g.
-    ``http://localhost:16686/trace/{trace_id}``. ``memory_limit``: DuckDB's (it spills beyond)."""
-    from . import load, queries, render
+    """Write the report of the spans in ``sources`` to ``output`` (see ``aggregate``).
+    ``trace_url``: a link for each trace id, e.g. ``http://localhost:16686/trace/{trace_id}``."""
+    from . import render
 
-    if not sources:
-        raise ValueError("sources: give at least one spans file, directory or phoenix:// URL")
     if trace_url is not None and "{trace_id}" not in trace_url:
         raise ValueError(f"trace_url must contain {{trace_id}}, got {trace_url!r}")
-    output = Path(output)
-    con = load.connect(memory_limit, threads)
-    with tempfile.TemporaryDirectory(prefix="qwenobs-report-") as scratch:
-        con.execute(f"SET temp_directory = '{scratch}'")
-        files: list[Path] = []
-        for source in map(str, sources):
-            if phoenix.is_phoenix(source):
-                fetched = Path(scratch) / f"phoenix-{len(files)}.jsonl"
-                phoenix.write_lines(source, fetched)
-                files.append(fetched)
-            else:
-                files += spans_files([source])
-        loaded = load.load_files(con, files)
-
-        def execute(sql: str) -> queries.Rows:
-            cursor = con.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-        results = queries.run(execute)
-        con.close()
+    summary = aggregate(sources, memory_limit=memory_limit, threads=threads)
     page = render.render(
-        results, title=title, sources=[str(s) for s in sources], trace_url=trace_url
+        summary.results, title=title, sources=[str(s) for s in sources], trace_url=trace_url
     )
+    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")
-    return Summary(
-        output=output,
-        files=[f for f in files if not str(f).startswith(scratch)],
-        spans=loaded.spans,
-        chat_calls=results["totals"][0]["calls"],
-        unit=results.unit,
-    )
+    summary.output = output
+    return summary
