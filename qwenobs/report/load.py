@@ -97,6 +97,7 @@ def connect(memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute(f"SET threads = {int(threads or min(4, os.cpu_count() or 1))}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -146,13 +147,19 @@ def load_files(con: Any, files: Sequence[Path]) -> Loaded:
     if not files:
         raise ValueError("no spans files to read")
     names = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
-    object_size = _object_size(files)
-    if object_size > 64 * 1024 * 1024:
-        con.execute("SET threads = 1")  # one huge line per thread would not fit the limit
-    validation = sc.VALIDATION_EVENT
     duckdb = need("duckdb", "report", "qwenobs report")
     try:
-        _create(con, names, object_size, validation)
+        try:
+            _create(con, names, _MIN_OBJECT)
+        except duckdb.Error as exc:
+            if "maximum_object_size" not in str(exc):
+                raise
+            # Lines longer than 16 MiB (a Collector batch of thousands of spans): measure them
+            # only now, since scanning costs about a second per 2 GB.
+            object_size = _object_size(files)
+            if object_size > 64 * 1024 * 1024:
+                con.execute("SET threads = 1")  # one huge line per thread would not fit
+            _create(con, names, object_size)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         shown = ", ".join(map(str, files[:3])) + (" ..." if len(files) > 3 else "")
@@ -162,7 +169,8 @@ def load_files(con: Any, files: Sequence[Path]) -> Loaded:
     return Loaded(list(files), count)
 
 
-def _create(con: Any, names: str, object_size: int, validation: str) -> None:
+def _create(con: Any, names: str, object_size: int) -> None:
+    validation = sc.VALIDATION_EVENT
     con.execute(
         f"""
 CREATE OR REPLACE TABLE spans AS

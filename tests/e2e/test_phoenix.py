@@ -136,3 +136,52 @@ def test_an_agent_run_arrives_in_phoenix_with_attributes_and_links(phoenix):
     )  # the long system prompt was cached
     tool_ids = {t["attributes"]["gen_ai.tool.call.id"] for t in tools}
     assert len(tool_ids) == 2 and all(i.startswith("call_") for i in tool_ids)
+
+
+def test_qwenobs_report_reads_the_same_figures_from_phoenix_as_from_the_spans_file(
+    phoenix, tmp_path
+):
+    pytest.importorskip("duckdb")
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from qwenobs.report import aggregate
+
+    project = "qwenobs-report"  # its own Phoenix project, apart from the other tests' spans
+    provider = TracerProvider(resource=Resource.create({"openinference.project.name": project}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{phoenix}/v1/traces"))
+    )
+    spans_file = tmp_path / "spans.jsonl"
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=provider, spans_file=spans_file)
+    fake = FakeDashScope()
+    demo.script(fake)
+    try:
+        with fake.intercept():
+            client = openai.OpenAI(api_key="sk-e2e", base_url=demo.BASE_URL)
+            demo.agent(client, "Umbrella for Shanghai or Hangzhou?")
+            demo.thinking(client)
+            demo.json_mode(client)
+            demo.orphan(client)
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+
+    source = f"{phoenix.replace('http://', 'phoenix://')}/{project}"
+    deadline = time.monotonic() + 30
+    while True:
+        from_phoenix = aggregate([source])
+        if from_phoenix.spans >= 8 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    from_file = aggregate([spans_file])
+    assert from_phoenix.spans == from_file.spans == 8
+    for table in ("totals", "cache_by_model", "findings_by_rule", "agents", "errors_by_type"):
+        assert from_phoenix.results[table] == from_file.results[table], table
+    assert from_file.results["totals"][0]["calls"] == 5
+    assert from_phoenix.results["latency_time_to_first_chunk"] == pytest.approx(
+        from_file.results["latency_time_to_first_chunk"]
+    )
