@@ -8,7 +8,7 @@ PHOENIX := .venv-phoenix
 PHOENIX_VERSION := 20.26.1
 COMPAT := 1 2  # openai majors tested beside the 3.x in .venv
 
-.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix clean
+.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qwenobs demo
+	$(BIN)/qwenobs demo  # ends by writing demo-report.html and printing its path
 
-# The whole suite: lint, every test on openai 3.x (Phoenix end-to-end included), then the
-# instrumentation, fake and plugin suites on openai 1.x and 2.x.
-test: $(STAMP) $(PHOENIX)/.installed
+# The whole suite: lint, every test on openai 3.x (Phoenix end-to-end and the report in a real
+# browser included), then the instrumentation, fake and plugin suites on openai 1.x and 2.x.
+test: $(STAMP) $(PHOENIX)/.installed chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	QWENOBS_PHOENIX=$(PHOENIX)/bin/phoenix $(BIN)/python -m pytest
@@ -51,6 +51,14 @@ $(PHOENIX)/.installed:
 	$(PHOENIX)/bin/python -m pip install --quiet 'arize-phoenix==$(PHOENIX_VERSION)'
 	touch $@
 
+# Debian's Chromium for the report's browser test (Playwright drives it; it downloads no browser).
+# Installs only when missing; needs root (CI runs as root).
+CHROMIUM := /usr/lib/chromium/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "Chromium is missing: sudo apt-get install chromium (the browser test skips without it)"; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -65,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_server_load.py
 	$(BIN)/python benchmarks/bench_instrument.py
 	$(BIN)/python benchmarks/bench_plugin.py
+	$(BIN)/python benchmarks/bench_report.py
 
 # Instruction counts under valgrind (not noisy, about 6 minutes); needs valgrind installed.
 bench-instructions: $(STAMP)

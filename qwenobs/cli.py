@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="an instrumented Qwen app against the embedded fake DashScope, spans printed"
     )
+    demo.add_argument(
+        "--report",
+        default="demo-report.html",
+        metavar="PATH",
+        help="where to write the report of the demo's spans (default demo-report.html; '' for none)",
+    )
     demo.set_defaults(run=_demo)
     report = commands.add_parser(
         "report",
@@ -164,7 +170,7 @@ def _report(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .demo import main as run_demo
 
-    return run_demo()
+    return run_demo(report=args.report or None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,7 +42,6 @@ class Page:
         base = {
             "height": height,
             "margin": {"l": 60, "r": 20, "t": 40, "b": 50},
-            "legend": {"orientation": "h", "y": -0.2},
             "font": {"family": "system-ui, sans-serif", "size": 12},
             "paper_bgcolor": "white",
             "plot_bgcolor": "#fafafa",

@@ -6,7 +6,8 @@ two endpoints (China: CNY, international: USD); 30% streams with time to first c
 thinking (reasoning tokens and chars, time to first answer); 15% inside agent runs of three chat
 calls and two tool spans (some stopped by the loop guard, some with a forced answer or repeated
 tool calls); 2% errors (status ERROR, ``error.type``); 5% with a ``dashscope.validation`` event;
-six system prompts (one that never hits the prefix cache); usage, cached tokens, and cost with
+six system prompts (one that never hits the prefix cache); two single calls in five continue a
+recent conversation; usage, cached tokens, and cost with
 its tier, price date and cache savings on every successful call. Each line holds 1,000 spans.
 """
 
@@ -55,6 +56,15 @@ class _Writer:
         self.rng = random.Random(seed)
         self.start_ns = start_ns
         self.span_ns = span_ns
+        self.recent: list[str] = []
+
+    def conversation(self) -> str:
+        """A new conversation, or (two calls in five) the next turn of a recent one."""
+        if self.recent and self.rng.random() < 0.4:
+            return self.rng.choice(self.recent)
+        new = self.hex(32)
+        self.recent = [*self.recent[-199:], new]
+        return new
 
     def hex(self, digits: int) -> str:
         return f"{self.rng.getrandbits(digits * 4):0{digits}x}"
@@ -167,7 +177,7 @@ class _Writer:
         trace = self.hex(32)
         t0 = self.start_ns + rng.randrange(self.span_ns)
         if rng.random() >= AGENT_TRACES:
-            yield self.chat(trace, None, t0, self.hex(32))[0], True
+            yield self.chat(trace, None, t0, self.conversation())[0], True
             return
         agent_id, conversation = self.hex(16), self.hex(32)
         t, spans, chats = t0, [], 3

@@ -119,8 +119,8 @@ def test_lines_longer_than_16_mib_are_read(tmp_path, monkeypatch):
     # A Collector batch of thousands of spans makes one long line; DuckDB needs to be told.
     from qwenobs.report import synthetic
 
-    monkeypatch.setattr(synthetic, "SPANS_PER_LINE", 12_000)
+    monkeypatch.setattr(synthetic, "SPANS_PER_LINE", 20_000)
     path = tmp_path / "batch.jsonl"
-    synthetic.write(path, 12_000)
+    synthetic.write(path, 16_000)
     assert max(len(line) for line in path.open("rb")) > 16 * 1024 * 1024
-    assert aggregate([path]).chat_calls == 12_000
+    assert aggregate([path]).chat_calls == 16_000
