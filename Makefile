@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 
 PHOENIX := .venv-phoenix
 PHOENIX_VERSION := 20.26.1
+CHDB := .venv-chdb
+CHDB_VERSION := 4.4.0
 COMPAT := 1 2  # openai majors tested beside the 3.x in .venv
 
-.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix chromium clean
+.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix clickhouse chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,13 +23,13 @@ demo: $(STAMP)
 
 # The whole suite: lint, every test on openai 3.x (Phoenix end-to-end and the report in a real
 # browser included), then the instrumentation, fake and plugin suites on openai 1.x and 2.x.
-test: $(STAMP) $(PHOENIX)/.installed chromium
+test: $(STAMP) $(PHOENIX)/.installed $(CHDB)/.installed chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	QWENOBS_PHOENIX=$(PHOENIX)/bin/phoenix $(BIN)/python -m pytest
 	$(MAKE) compat
 
-# A quick local run: no Phoenix, no other openai versions.
+# A quick local run: no Phoenix, no other openai versions (no ClickHouse check unless built).
 quick-test: $(STAMP)
 	$(BIN)/python -m pytest -m "not phoenix"
 
@@ -49,6 +51,14 @@ phoenix: $(PHOENIX)/.installed
 $(PHOENIX)/.installed:
 	test -x $(PHOENIX)/bin/python || $(PYTHON) -m venv $(PHOENIX)
 	$(PHOENIX)/bin/python -m pip install --quiet 'arize-phoenix==$(PHOENIX_VERSION)'
+	touch $@
+
+# ClickHouse's embedded engine (about 550 MB), to check that the report's SQL ports to ClickHouse.
+clickhouse: $(CHDB)/.installed
+
+$(CHDB)/.installed: pyproject.toml
+	test -x $(CHDB)/bin/python || $(PYTHON) -m venv $(CHDB)
+	$(CHDB)/bin/python -m pip install --quiet 'chdb==$(CHDB_VERSION)' -e .
 	touch $@
 
 # Debian's Chromium for the report's browser test (Playwright drives it; it downloads no browser).
@@ -80,4 +90,4 @@ bench-instructions: $(STAMP)
 	$(BIN)/python benchmarks/bench_instructions.py
 
 clean:
-	rm -rf $(VENV) .venv-openai* $(PHOENIX) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-openai* $(PHOENIX) $(CHDB) .pytest_cache .ruff_cache .hypothesis

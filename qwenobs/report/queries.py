@@ -6,7 +6,9 @@ Every query reads three views with the same columns in both engines: ``chat_call
 finding). ``load.VIEWS`` defines them over DuckDB's table, ``CLICKHOUSE_VIEWS`` over
 ``otel_traces``. The queries keep to what both engines spell alike (``date_trunc``,
 ``count(*) FILTER (WHERE ...)``, ``GROUP BY ALL``, ``nullif``, ``coalesce``); the one function
-spelled differently, an exact quantile, comes from the dialect.
+spelled differently, an exact quantile, comes from the dialect. No output column takes the name of
+a column it is computed from: ClickHouse would resolve that name to the alias (an aggregate inside
+an aggregate).
 """
 
 from __future__ import annotations
@@ -55,10 +57,10 @@ def totals() -> str:
     return f"""
 SELECT count(*) AS calls,
        count(*) FILTER (WHERE is_error) AS errors,
-       sum(input_tokens) AS input_tokens,
-       sum(cached_tokens) AS cached_tokens,
-       sum(output_tokens) AS output_tokens,
-       sum(reasoning_tokens) AS reasoning_tokens,
+       sum(input_tokens) AS input,
+       sum(cached_tokens) AS cached,
+       sum(output_tokens) AS output,
+       sum(reasoning_tokens) AS reasoning,
        {_hit_rate()} AS hit_rate,
        count(*) FILTER (WHERE cost_amount IS NULL AND NOT is_error) AS calls_without_cost,
        count(DISTINCT trace_id) AS traces,
@@ -69,9 +71,9 @@ FROM chat_calls"""
 
 def errors_by_type() -> str:
     return """
-SELECT coalesce(error_type, 'unknown') AS error_type, model, count(*) AS calls
+SELECT coalesce(error_type, 'unknown') AS error, model, count(*) AS calls
 FROM chat_calls WHERE is_error OR error_type IS NOT NULL
-GROUP BY ALL ORDER BY calls DESC, error_type, model"""
+GROUP BY ALL ORDER BY calls DESC, error, model"""
 
 
 def cost_by_currency() -> str:
@@ -114,7 +116,7 @@ FROM chat_calls WHERE cost_amount IS NOT NULL GROUP BY ALL ORDER BY bucket, mode
 def cache_by_model() -> str:
     return f"""
 SELECT model, count(*) AS calls, count(*) FILTER (WHERE cached_tokens > 0) AS calls_with_hits,
-       sum(input_tokens) AS input_tokens, sum(cached_tokens) AS cached_tokens,
+       sum(input_tokens) AS input, sum(cached_tokens) AS cached,
        {_hit_rate()} AS hit_rate
 FROM chat_calls WHERE input_tokens IS NOT NULL GROUP BY ALL ORDER BY model"""
 
@@ -122,8 +124,8 @@ FROM chat_calls WHERE input_tokens IS NOT NULL GROUP BY ALL ORDER BY model"""
 def cache_by_prompt() -> str:
     return f"""
 SELECT coalesce(prompt_fingerprint, '') AS prompt, count(*) AS calls,
-       count(DISTINCT model) AS models, avg(input_tokens) AS avg_input_tokens,
-       sum(input_tokens) AS input_tokens, sum(cached_tokens) AS cached_tokens,
+       count(DISTINCT model) AS models, avg(input_tokens) AS mean_input,
+       sum(input_tokens) AS input, sum(cached_tokens) AS cached,
        {_hit_rate()} AS hit_rate
 FROM chat_calls WHERE input_tokens IS NOT NULL GROUP BY ALL ORDER BY calls DESC, prompt"""
 
@@ -145,9 +147,9 @@ FROM chat_calls WHERE {column} IS NOT NULL AND NOT is_error GROUP BY ALL ORDER B
 
 def thinking_by_model() -> str:
     return """
-SELECT model, count(*) AS calls, avg(reasoning_tokens) AS reasoning_tokens,
-       avg(output_tokens - reasoning_tokens) AS answer_tokens,
-       avg(reasoning_chars) AS reasoning_chars,
+SELECT model, count(*) AS calls, avg(reasoning_tokens) AS mean_reasoning,
+       avg(output_tokens - reasoning_tokens) AS mean_answer,
+       avg(reasoning_chars) AS mean_reasoning_chars,
        sum(reasoning_tokens) / nullif(sum(output_tokens), 0) AS reasoning_share
 FROM chat_calls WHERE reasoning_tokens > 0 GROUP BY ALL ORDER BY model"""
 
@@ -205,7 +207,7 @@ ORDER BY cost_amount DESC, span_id LIMIT {TOP}"""
 def conversations() -> str:
     return f"""
 SELECT conversation_id, count(*) AS calls, count(DISTINCT trace_id) AS traces,
-       min(ts) AS first, sum(input_tokens) AS input_tokens, sum(cached_tokens) AS cached_tokens,
+       min(ts) AS first, sum(input_tokens) AS input, sum(cached_tokens) AS cached,
        {_hit_rate()} AS hit_rate, count(*) FILTER (WHERE is_error) AS errors
 FROM chat_calls WHERE conversation_id IS NOT NULL
 GROUP BY ALL ORDER BY calls DESC, conversation_id LIMIT {TOP}"""
@@ -222,7 +224,7 @@ GROUP BY ALL ORDER BY conversation_id, currency"""
 
 
 def time_range() -> str:
-    return "SELECT min(ts) AS first, max(ts) AS last, count(*) AS spans FROM chat_calls"
+    return "SELECT date_diff('second', min(ts), max(ts)) AS seconds FROM chat_calls"
 
 
 def bucket_unit(seconds: float) -> str:
@@ -248,10 +250,7 @@ class Results:
 def run(execute: Execute, dialect: Dialect = DUCKDB) -> Results:
     """Every aggregation the report shows."""
     (span,) = execute(time_range())
-    seconds = (
-        (span["last"] - span["first"]).total_seconds() if span["spans"] and span["first"] else 0
-    )
-    unit = bucket_unit(seconds)
+    unit = bucket_unit(span["seconds"] or 0)
     results = Results(unit)
     named = {
         "totals": totals(),

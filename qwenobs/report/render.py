@@ -182,10 +182,10 @@ class Report:
         items = [
             ("chat calls", number(t["calls"])),
             ("errors", f"{number(t['errors'])} ({percent(t['errors'] / t['calls'])})"),
-            ("input tokens", number(t["input_tokens"])),
-            ("cached input tokens", f"{number(t['cached_tokens'])} ({percent(t['hit_rate'])})"),
-            ("output tokens", number(t["output_tokens"])),
-            ("reasoning tokens", number(t["reasoning_tokens"])),
+            ("input tokens", number(t["input"])),
+            ("cached input tokens", f"{number(t['cached'])} ({percent(t['hit_rate'])})"),
+            ("output tokens", number(t["output"])),
+            ("reasoning tokens", number(t["reasoning"])),
             *((f"cost in {c['currency']}", esc(money(c["amount"], c["currency"]))) for c in costs),
             ("conversations", number(t["conversations"])),
             ("traces", number(t["traces"])),
@@ -193,13 +193,13 @@ class Report:
         parts = [cards(items), self._cost_note()]
         errors = self.r["errors_by_type"]
         if errors:
-            kinds = sorted({e["error_type"] for e in errors})
+            kinds = sorted({e["error"] for e in errors})
             data = [
                 {
                     "type": "bar",
                     "orientation": "h",
                     "name": model,
-                    "y": [e["error_type"] for e in errors if e["model"] == model],
+                    "y": [e["error"] for e in errors if e["model"] == model],
                     "x": [e["calls"] for e in errors if e["model"] == model],
                     "marker": {"color": self.color(model)},
                 }
@@ -360,7 +360,7 @@ class Report:
                 if prompt == row["prompt"] and amount
             ]
             rows.append({**row, "saved": ", ".join(shares) or "–"})
-        zero = [r for r in rows if r["prompt"] and not r["cached_tokens"] and r["calls"] > 1]
+        zero = [r for r in rows if r["prompt"] and not r["cached"] and r["calls"] > 1]
         parts.append("<h3>By system prompt</h3>")
         parts.append(
             "<p>Prompts are shown by fingerprint (<code>dashscope.system_prompt.fingerprint</code>), "
@@ -382,8 +382,8 @@ class Report:
                     ("prompt", "system prompt", lambda v: f"<code>{esc(v)}</code>" if v else "(none)"),
                     ("calls", "calls", number),
                     ("models", "models", number),
-                    ("avg_input_tokens", "mean input tokens", number),
-                    ("cached_tokens", "cached tokens", number),
+                    ("mean_input", "mean input tokens", number),
+                    ("cached", "cached tokens", number),
                     ("hit_rate", "hit rate", percent),
                     ("saved", "saved", esc),
                 ],
@@ -482,9 +482,9 @@ class Report:
                 [
                     ("model", "model", text),
                     ("calls", "calls with thinking", number),
-                    ("reasoning_tokens", "mean reasoning tokens", number),
-                    ("reasoning_chars", "mean thinking chars", number),
-                    ("answer_tokens", "mean answer tokens", number),
+                    ("mean_reasoning", "mean reasoning tokens", number),
+                    ("mean_reasoning_chars", "mean thinking chars", number),
+                    ("mean_answer", "mean answer tokens", number),
                     ("reasoning_share", "reasoning share of output", percent),
                 ],
             ),
@@ -569,7 +569,7 @@ class Report:
                     ("calls", "calls", number),
                     ("traces", "traces", number),
                     ("first", "first call (UTC)", when),
-                    ("input_tokens", "input tokens", number),
+                    ("input", "input tokens", number),
                     ("hit_rate", "cache hit rate", percent),
                     ("errors", "errors", number),
                     ("cost", "cost", esc),
