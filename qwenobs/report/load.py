@@ -33,12 +33,11 @@ _SCHEMA = (
     '"status":{"code":"INTEGER","message":"VARCHAR"}}]}]}]}'
 ).replace("KV", _KV)
 
-# column -> (attribute, type): the attributes the report reads, typed however they were written
+# column -> (attribute, type): the attributes the report reads (each costs a pass over a span's
+# attributes, so only these), typed however they were written
 COLUMNS: dict[str, tuple[str, str]] = {
     "operation": (sc.OPERATION, "str"),
     "model": (sc.REQUEST_MODEL, "str"),
-    "stream": (sc.REQUEST_STREAM, "bool"),
-    "thinking": (sc.THINKING, "bool"),
     "error_type": (sc.ERROR_TYPE, "str"),
     "input_tokens": (sc.USAGE_INPUT, "int"),
     "output_tokens": (sc.USAGE_OUTPUT, "int"),
@@ -47,8 +46,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "reasoning_chars": (sc.REASONING_CHARS, "int"),
     "time_to_first_chunk": (sc.RESPONSE_TTFC, "float"),
     "time_to_first_content": (sc.TIME_TO_FIRST_CONTENT, "float"),
-    "tool_rounds": (sc.TOOL_ROUNDS, "int"),
-    "response_tool_calls": (sc.RESPONSE_TOOL_CALLS, "int"),
     "cost_amount": (sc.COST_AMOUNT, "float"),
     "cost_currency": (sc.COST_CURRENCY, "str"),
     "prices_as_of": (sc.COST_PRICES_AS_OF, "str"),
