@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -145,3 +146,15 @@ def test_without_the_report_extra_it_names_the_extra(tmp_path, capsys, monkeypat
     assert (
         err.strip() == "qwenobs report: qwenobs report needs duckdb: pip install 'qwenobs[report]'"
     )
+
+
+def test_a_zstd_stream(tmp_path, capsys, expected):
+    # The Collector's native zstd (exporter.file.nativeCompression) is a plain zstd stream.
+    zstd = shutil.which("zstd")
+    if zstd is None:
+        pytest.skip("the zstd command is not installed")
+    plain = tmp_path / "traces.json"
+    plain.write_bytes(gzip.decompress(FIXTURE.read_bytes()))
+    subprocess.run([zstd, "-q", "--rm", str(plain)], check=True)
+    code, out, _ = run(capsys, tmp_path / "traces.json.zst", "-o", tmp_path / "r.html")
+    assert code == 0 and f"{expected['calls']:,} chat calls" in out
