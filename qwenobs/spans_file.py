@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import fcntl
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from .otlp_json import MAX_LINE_BYTES, encode_lines, rotated_name, spans_files
 
+log = logging.getLogger("qwenobs")
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 DEFAULT_BACKUPS = 10
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
@@ -67,6 +69,7 @@ class SpansFileExporter(SpanExporter):
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._closed = False
+        self._failed = False
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if self._closed:
@@ -76,7 +79,10 @@ class SpansFileExporter(SpanExporter):
             with self._lock:
                 for line in lines:
                     self._write(line)
-        except OSError:
+        except OSError as exc:
+            if not self._failed:  # once: a full disk would otherwise log on every batch
+                self._failed = True
+                log.warning("qwenobs: cannot write spans to %s (%s); dropping them", self.path, exc)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
 

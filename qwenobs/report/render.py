@@ -190,6 +190,13 @@ class Report:
             ("conversations", number(t["conversations"])),
             ("traces", number(t["traces"])),
         ]
+        runs = self.r["agents"]
+        if runs:
+            stops = sum(r["loop_guard_stops"] + r["budget_stops"] for r in runs)
+            items += [
+                ("agent runs", number(sum(r["runs"] for r in runs))),
+                ("agent runs stopped by a guard", number(stops)),
+            ]
         parts = [cards(items), self._cost_note()]
         errors = self.r["errors_by_type"]
         if errors:

@@ -85,6 +85,8 @@ def test_the_page_shows_the_figures(page, expected):
     assert float(cards["cost in CNY"].split()[0].replace(",", "")) == pytest.approx(
         expected["cost"]["CNY"], rel=1e-3
     )
+    assert cards["agent runs"] == str(expected["agent_runs"])
+    assert cards["agent runs stopped by a guard"] == str(expected["loop_guard_stops"])
     assert "never added across currencies" in page
     for prompt in expected["zero_hit_prompts"]:
         assert f"<code>{prompt}</code>" in page.split("never hit the cache")[1].split("</div>")[0]

@@ -201,3 +201,18 @@ def test_bad_spans_file_arguments_say_what_is_accepted(kwargs, message, tmp_path
     with pytest.raises(ValueError, match=message):
         qwenobs.instrument(**kwargs)
     qwenobs.uninstrument()
+
+
+def test_a_failed_write_drops_the_batch_and_says_so_once(tmp_path, monkeypatch, caplog):
+    from opentelemetry.sdk.trace.export import SpanExportResult
+
+    exporter = SpansFileExporter(tmp_path / "spans.jsonl")
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full_disk)
+    results = [exporter.export(finished_spans(1)) for _ in range(3)]
+    assert results == [SpanExportResult.FAILURE] * 3
+    warnings = [r.getMessage() for r in caplog.records if r.name == "qwenobs"]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0]
