@@ -14,6 +14,7 @@ logged once per cause. The one deliberate raise is ``blocked`` (QwenValidationEr
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -74,6 +75,7 @@ class Telemetry:
         self.instruments = instruments
         self.settings = settings
         self._logged: set[tuple[str, str]] = set()
+        self._warned: set[tuple[str, str]] = set()  # (rule, call site) already logged
 
     def log_once(self, where: str, exc: BaseException) -> None:
         key = (where, type(exc).__qualname__)
@@ -128,12 +130,8 @@ class Telemetry:
             if call.blocked is not None:
                 return call
             call.body = run.rewrite(span, call.body)
-        if findings and settings.validate == "warn":
-            log.warning(
-                "qwenobs: chat %s: %s",
-                attrs[sc.REQUEST_MODEL],
-                "; ".join(f"{f.rule} ({f.severity}) at {f.where}" for f in findings),
-            )
+        if findings:
+            self._log_findings(attrs[sc.REQUEST_MODEL], findings)
         if (
             request.stream
             and settings.stream_usage
@@ -145,6 +143,34 @@ class Telemetry:
             call.hide_usage = True
         return call
 
+    def _log_findings(self, model: str, findings: list[Finding]) -> None:
+        """Errors sent anyway ("warn" mode) are logged on every call; each warning once per
+        process for each place in the application that makes such a call."""
+        errors_found = [f for f in findings if f.is_error]
+        if errors_found and self.settings.validate == "warn":
+            log.warning(
+                "qwenobs: chat %s sent although DashScope will reject it: %s",
+                model,
+                "; ".join(f"{f.rule} at {f.where}: {f.message}" for f in errors_found),
+            )
+        if len(errors_found) == len(findings):
+            return
+        site = _call_site()
+        for f in findings:
+            # An unknown model is the same news wherever it is called from.
+            key = (f.rule, model if f.rule == "unknown-model" else site)
+            if f.is_error or key in self._warned:
+                continue
+            self._warned.add(key)
+            log.warning(
+                "qwenobs: chat %s from %s: %s (%s, logged once for this call site): %s",
+                model,
+                site,
+                f.rule,
+                f.where,
+                f.message,
+            )
+
     def _check(self, params: dict[str, Any], body: dict[str, Any]) -> tuple[list[Finding], Any]:
         """Validation findings and the tool rounds of the request (None when unknown)."""
         try:
@@ -155,6 +181,21 @@ class Telemetry:
         except Exception as exc:  # a bug in a rule never blocks a call
             self.log_once("validating a request", exc)
             return [], None
+
+
+# Frames of these packages sit between the application and the lifecycle.
+_PLUMBING = ("qwenobs.", "openai.", "wrapt.", "httpx", "litellm.", "langchain_openai.")
+
+
+def _call_site() -> str:
+    """``file:line`` of the application code that made the current call."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(_PLUMBING) and module not in ("qwenobs", "openai", "wrapt"):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "unknown"
 
 
 def _event(f: Finding) -> dict[str, Any]:

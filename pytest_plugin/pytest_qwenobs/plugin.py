@@ -72,6 +72,19 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return result
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Iterator[Any]:
+    # A qwen_* fixture on an install without the extra it needs: one line naming the extra.
+    try:
+        return (yield)
+    except ImportError as exc:
+        from qwenobs.errors import MissingExtra
+
+        if not isinstance(exc, MissingExtra):
+            raise
+        raise pytest.fail.Exception(f"{fixturedef.argname}: {exc}", pytrace=False) from None
+
+
 def _failed_checks(checks: list[Callable[[bool], str | None]], *, failed: bool) -> str | None:
     return "\n\n".join(m for check in checks if (m := check(failed))) or None
 
@@ -139,7 +152,10 @@ def qwen_fake(
 
 @pytest.fixture(scope="session")
 def _qwen_loopback() -> Iterator[tuple[Any, Switchboard]]:
+    from qwenobs.extras import need
     from qwenobs.fake import FakeDashScope
+
+    need("aiohttp", "testing", "qwen_server")
     from qwenobs.fake.server import FakeServer
 
     from .fakes import Switchboard
@@ -187,6 +203,9 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     """qwenobs instrumentation on for this test, into in-memory span and metric pipelines:
     ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
     ``qwenobs.instrument()`` come from the ``qwen_spans`` marker."""
+    from qwenobs.extras import need
+
+    need("opentelemetry.sdk", "testing", "qwen_spans")
     from .spans import QwenSpans
 
     spans = QwenSpans()
@@ -211,6 +230,9 @@ def qwen_cassette_config() -> dict[str, Any]:
 def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str, Any]) -> Any:
     """The vcrpy cassette of a ``@pytest.mark.qwen_cassette`` test (``.play_count``,
     ``.requests``, ``.data``); requesting it without the marker uses the default path."""
+    from qwenobs.extras import need
+
+    need("vcr", "testing", "qwen_cassette")
     from .cassettes import Recording, default_path, recording, resolve_path
 
     marker = request.node.get_closest_marker("qwen_cassette")

