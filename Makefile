@@ -29,7 +29,7 @@ test: $(STAMP) $(PHOENIX)/.installed
 
 # A quick local run: no Phoenix, no other openai versions.
 quick-test: $(STAMP)
-	$(BIN)/python -m pytest -m "not phoenix"
+	$(BIN)/python -m pytest -m "not phoenix and not install"
 
 compat: $(foreach v,$(COMPAT),.venv-openai$(v)/.installed)
 	for v in $(COMPAT); do \
