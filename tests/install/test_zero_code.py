@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -36,7 +37,7 @@ APP = textwrap.dedent(
 class Receiver(BaseHTTPRequestHandler):
     """An OTLP/HTTP endpoint that keeps every span it is sent."""
 
-    spans: list = []
+    spans: ClassVar[list] = []  # each test makes a subclass with its own list
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["content-length"]))
@@ -56,7 +57,7 @@ class Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, list]]:
-    spans: list = []
+    spans: ClassVar[list] = []  # each test makes a subclass with its own list
     handler = type("Handler", (Receiver,), {"spans": spans})
     server = HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
