@@ -38,17 +38,29 @@ class TokenizerUnavailable(MissingExtra):
 
 
 class AgentLoopError(RuntimeError):
-    """The model kept asking for tools past ``max_rounds``; raised before the next call is sent."""
+    """An agent loop went past a guard of ``qwenobs.agent``: ``max_rounds`` model calls made
+    without a final answer, or a repeated tool call with ``on_repeat="raise"``. Raised before the
+    next chat call is sent."""
 
     def __init__(
-        self, name: str, rounds: int, max_rounds: int, repeated: Mapping[str, int]
+        self,
+        name: str,
+        rounds: int,
+        max_rounds: int | None,
+        repeated: Mapping[str, int],
+        reason: str | None = None,
     ) -> None:
         self.rounds, self.max_rounds, self.repeated = rounds, max_rounds, dict(repeated)
         detail = ", ".join(f"{call} x{n}" for call, n in self.repeated.items()) or "none"
+        if reason is None:
+            reason = (
+                f"agent {name!r} made {rounds} model calls (max_rounds={max_rounds}) and the "
+                "model still asks for tools"
+            )
         super().__init__(
-            f"agent {name!r} asked for tools in {rounds} rounds, more than max_rounds={max_rounds}; "
-            f"repeated calls: {detail}. Raise max_rounds, or pass answer_after=N to make the model "
-            "answer after N rounds."
+            f"{reason}; repeated tool calls: {detail}. Raise max_rounds, pass answer_after=N to "
+            "make the model answer after N rounds, or on_repeat='reuse' to answer repeated calls "
+            "from their first result."
         )
 
 
