@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .budgets import budget
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
-from .errors import AgentLoopError, MissingExtra, TokenizerUnavailable
+from .cost import Cost, cost
+from .errors import AgentBudgetError, AgentLoopError, MissingExtra, TokenizerUnavailable
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
 from .version import __version__
@@ -19,8 +21,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CATALOG",
     "RULES",
+    "AgentBudgetError",
     "AgentLoopError",
     "Catalog",
+    "Cost",
     "Finding",
     "MissingExtra",
     "ModelInfo",
@@ -29,6 +33,8 @@ __all__ = [
     "TokenizerUnavailable",
     "__version__",
     "agent",
+    "budget",
+    "cost",
     "count_tokens",
     "estimate_prompt_tokens",
     "instrument",
@@ -48,6 +54,10 @@ def instrument(
     hosts: Iterable[str] = (),
     stream_usage: bool = True,
     catalog: Catalog | None = None,
+    region: str | None = None,
+    regions: Mapping[str, str] | None = None,
+    genai_cost: bool | None = None,
+    budget: tuple[float, str] | None = None,
 ) -> QwenInstrumentor:
     """Trace every DashScope chat call made through the OpenAI SDK, and check it before sending.
 
@@ -55,7 +65,12 @@ def instrument(
     messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
     record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
     DashScope (QWENOBS_HOSTS, comma-separated). ``stream_usage``: ask streams for their usage chunk
-    and hide it from the caller. Idempotent: call ``uninstrument()`` first to change settings.
+    and hide it from the caller. ``catalog``: the model table (default: the built-in one with
+    QWENOBS_CATALOG's corrections). ``region``: the billing region ("cn" or "intl";
+    QWENOBS_REGION) of hosts that have none of their own (a gateway, the loopback fake);
+    ``regions``: a region per host. ``genai_cost``: also the proposed ``gen_ai.usage.cost.*``
+    attributes (QWENOBS_GENAI_COST). ``budget``: a spending limit for the whole process, such as
+    ``(100.0, "CNY")``. Idempotent: call ``uninstrument()`` first to change settings.
     """
     from .instrumentor import QwenInstrumentor
 
@@ -70,6 +85,10 @@ def instrument(
             hosts=tuple(hosts),
             stream_usage=stream_usage,
             catalog=catalog,
+            region=region,
+            regions=regions,
+            genai_cost=genai_cost,
+            budget=budget,
         )
     return instrumentor
 

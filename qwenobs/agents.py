@@ -14,15 +14,19 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from . import semconv as sc
+from .budgets import Budget
 from .errors import AgentLoopError
 from .fields import field
 from .tracing import activate, deactivate, record_error
+
+if TYPE_CHECKING:
+    from .cost import Cost
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,6 +69,7 @@ class AgentRun:
         answer_after: int | None,
         conversation_id: str | None,
         on_repeat: OnRepeat = "count",
+        max_cost: Any = None,
     ) -> None:
         if max_rounds is not None and max_rounds < 1:
             raise ValueError(f"max_rounds must be at least 1, got {max_rounds}")
@@ -80,6 +85,9 @@ class AgentRun:
         self.rounds = 0  # model calls sent (the guide's rounds)
         self.results: dict[str, Any] = {}  # tool call key -> its first result (on_repeat="reuse")
         self.reused = 0
+        self.budget = Budget.of(max_cost, f"agent {name!r}'s max_cost")
+        self.costs: dict[str, float] = {}  # currency -> what the run's calls cost
+        self.unpriced = 0  # calls whose cost is unknown
         self.tool_calls = 0
         self.forced_answer = False
         self.repeated: Counter[str] = Counter()
@@ -113,6 +121,13 @@ class AgentRun:
             span.set_attribute(sc.AGENT_FORCED_ANSWER, True)
             return {**body, "tool_choice": "none"}
         return body
+
+    def add_cost(self, cost: Cost | None) -> None:
+        """A finished call's cost (None: unknown)."""
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.costs[cost.currency] = self.costs.get(cost.currency, 0.0) + cost.amount
 
     def after_chat(self, tool_calls: list[tuple[Any, Any]]) -> None:
         if tool_calls:
@@ -155,7 +170,21 @@ class AgentRun:
             sc.AGENT_REPEATED: sum(self.repeated.values()),
             sc.AGENT_REUSED: self.reused,
             sc.AGENT_FORCED_ANSWER: self.forced_answer,
+            **self.cost_attributes(),
         }
+
+    def cost_attributes(self) -> dict[str, Any]:
+        """The run's total cost, on the agent span only: no backend that sums cost attributes
+        counts a call twice. Calls in two currencies give one total per currency, in a list."""
+        attrs: dict[str, Any] = {sc.AGENT_UNPRICED_CALLS: self.unpriced}
+        if len(self.costs) == 1:
+            ((currency, amount),) = self.costs.items()
+            attrs[sc.AGENT_COST_AMOUNT], attrs[sc.AGENT_COST_CURRENCY] = amount, currency
+        elif self.costs:
+            currencies = sorted(self.costs)
+            attrs[sc.AGENT_COST_AMOUNT] = [self.costs[c] for c in currencies]
+            attrs[sc.AGENT_COST_CURRENCY] = currencies
+        return attrs
 
 
 class agent:
@@ -173,6 +202,8 @@ class agent:
       ``"count"`` (default) records it; ``"reuse"`` makes a ``@qwenobs.tool`` function answer it
       with the first call's result without running again; ``"raise"`` raises ``AgentLoopError``
       before the call that carries the repeat is sent.
+    - ``max_cost=(0.5, "CNY")``: once the run's calls have cost that much, the next one raises
+      ``AgentBudgetError`` before it is sent (see ``qwenobs.budget`` for how limits count).
 
     Without these options requests are unchanged.
     """
@@ -185,8 +216,9 @@ class agent:
         answer_after: int | None = None,
         conversation_id: str | None = None,
         on_repeat: OnRepeat = "count",
+        max_cost: tuple[float, str] | None = None,
     ) -> None:
-        self.run = AgentRun(name, max_rounds, answer_after, conversation_id, on_repeat)
+        self.run = AgentRun(name, max_rounds, answer_after, conversation_id, on_repeat, max_cost)
         self._tokens: tuple[Any, Any] | None = None
 
     def __enter__(self) -> AgentRun:
@@ -201,6 +233,8 @@ class agent:
             attrs[sc.AGENT_MAX_ROUNDS] = run.max_rounds
         if run.answer_after is not None:
             attrs[sc.AGENT_ANSWER_AFTER] = run.answer_after
+        if run.budget is not None:
+            attrs[sc.AGENT_MAX_COST] = f"{run.budget.limit:g} {run.budget.currency}"
         run.span = _current_tracer().start_span(
             f"invoke_agent {run.name}", kind=SpanKind.INTERNAL, attributes=attrs
         )

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import semconv as sc
+from .cost import Cost
 from .fields import field, jsonable, message_text
 from .streaming import StreamState
 
@@ -128,6 +129,22 @@ def completion_attributes(completion: Any) -> dict:
     usage = get(completion, "usage", None)
     if usage is not None:
         attrs.update(usage_attributes(usage))
+    return attrs
+
+
+def cost_attributes(cost: Cost, genai: bool = False) -> dict[str, Any]:
+    """The call's price; with ``genai``, also the GenAI conventions' proposed cost attributes."""
+    attrs: dict[str, Any] = {
+        sc.COST_AMOUNT: cost.amount,
+        sc.COST_CURRENCY: cost.currency,
+        sc.COST_TIER: cost.tier,
+        sc.COST_PRICES_AS_OF: cost.prices_as_of,
+        sc.COST_CACHE_SAVINGS: cost.cache_savings,
+    }
+    if genai:
+        attrs[sc.GENAI_COST_AMOUNT] = cost.amount
+        attrs[sc.GENAI_COST_CURRENCY] = cost.currency
+        attrs[sc.GENAI_COST_SOURCE] = "local"
     return attrs
 
 

@@ -22,7 +22,13 @@ if TYPE_CHECKING:
         def __init__(self, findings: Sequence[Finding], url: str = ...) -> None: ...
 
 
-__all__ = ["AgentLoopError", "MissingExtra", "QwenValidationError", "TokenizerUnavailable"]
+__all__ = [
+    "AgentBudgetError",
+    "AgentLoopError",
+    "MissingExtra",
+    "QwenValidationError",
+    "TokenizerUnavailable",
+]
 
 
 class MissingExtra(ImportError):
@@ -61,6 +67,19 @@ class AgentLoopError(RuntimeError):
             f"{reason}; repeated tool calls: {detail}. Raise max_rounds, pass answer_after=N to "
             "make the model answer after N rounds, or on_repeat='reuse' to answer repeated calls "
             "from their first result."
+        )
+
+
+class AgentBudgetError(RuntimeError):
+    """A spending limit (``qwenobs.agent(max_cost=...)``, ``qwenobs.budget(...)`` or
+    ``instrument(budget=...)``) is used up, or a call would be billed in another currency than the
+    limit's; raised before the call is sent."""
+
+    def __init__(self, budget: str, limit: float, spent: float, currency: str, reason: str) -> None:
+        self.budget, self.limit, self.spent, self.currency = budget, limit, spent, currency
+        super().__init__(
+            f"{budget} ({limit:g} {currency}, {spent:.6g} {currency} spent): {reason}; the call "
+            "was not sent."
         )
 
 

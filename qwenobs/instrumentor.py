@@ -37,6 +37,10 @@ class QwenInstrumentor(BaseInstrumentor):
             hosts=kwargs.get("hosts") or (),
             stream_usage=kwargs.get("stream_usage", True),
             catalog=kwargs.get("catalog"),
+            region=kwargs.get("region"),
+            regions=kwargs.get("regions"),
+            genai_cost=kwargs.get("genai_cost"),
+            budget=kwargs.get("budget"),
         )
         tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))
         meter_provider = kwargs.get("meter_provider")

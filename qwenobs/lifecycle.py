@@ -23,10 +23,14 @@ from typing import Any
 from opentelemetry.trace import SpanKind, Tracer
 
 from . import attributes as at
-from . import errors
+from . import budgets, errors
 from . import semconv as sc
 from .agents import current_agent
+from .budgets import Budget
+from .catalog.prices import CURRENCIES, Prices
 from .config import Settings
+from .cost import Usage, price, region_of
+from .fields import field
 from .instruments import Instruments, new_metric_key
 from .streaming import StreamState
 from .tracing import activate, record_error
@@ -34,17 +38,21 @@ from .validation import Finding, inspect
 from .validation.conversation import scan
 
 log = logging.getLogger("qwenobs")
+_UNKNOWN = object()
 
 
 class Endpoint:
-    """Where a client sends its calls: the span's server attributes and the base URL."""
+    """Where a client sends its calls: the span's server attributes, the base URL, and the region
+    that bills them (None: unknown, so no cost)."""
 
-    __slots__ = ("address", "port", "url")
+    __slots__ = ("address", "currency", "port", "region", "url")
 
-    def __init__(self, address: str, port: int, url: str) -> None:
+    def __init__(self, address: str, port: int, url: str, region: str | None = None) -> None:
         self.address = address
         self.port = port
         self.url = url
+        self.region = region
+        self.currency = CURRENCIES.get(region) if region else None
 
 
 class ChatRequest:
@@ -76,6 +84,7 @@ class Telemetry:
         self.settings = settings
         self._logged: set[tuple[str, str]] = set()
         self._warned: set[tuple[str, str]] = set()  # (rule, call site) already logged
+        self._prices: dict[tuple[str, str], Any] = {}
 
     def log_once(self, where: str, exc: BaseException) -> None:
         key = (where, type(exc).__qualname__)
@@ -89,6 +98,22 @@ class Telemetry:
             where,
             "".join(traceback.format_exception(exc)).rstrip(),
         )
+
+    def endpoint(self, address: str, port: int, url: str) -> Endpoint:
+        """The endpoint for a base URL, with the region its calls are billed in."""
+        region = region_of(address, self.settings.regions) or self.settings.region
+        return Endpoint(address, port, url, region)
+
+    def prices(self, model: str, region: str) -> Prices | None:
+        """The price list of ``model`` in ``region`` (remembered: models repeat)."""
+        key = (model, region)
+        found = self._prices.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            info = self.settings.catalog.lookup(model)
+            found = info.prices.get(region) if info is not None and info.prices else None
+            if len(self._prices) < 1024:
+                self._prices[key] = found
+        return found
 
     def plan(self, request: ChatRequest) -> TracedCall | None:
         """The traced call for ``request``, or None to let it through untouched."""
@@ -129,6 +154,13 @@ class Telemetry:
             call.blocked = run.guard(span, body)
             if call.blocked is not None:
                 return call
+        limits = self._budgets(run)
+        if limits:
+            call.budgets = limits
+            call.blocked = _first_error(b.check(request.endpoint.currency) for b in limits)
+            if call.blocked is not None:
+                return call
+        if run is not None:
             call.body = run.rewrite(span, call.body)
         if findings:
             self._log_findings(attrs[sc.REQUEST_MODEL], findings)
@@ -142,6 +174,16 @@ class Telemetry:
             call.body = {**call.body, "stream_options": {"include_usage": True}}
             call.hide_usage = True
         return call
+
+    def _budgets(self, run: Any) -> tuple[Budget, ...]:
+        """Every spending limit a call here counts toward: the process's, the blocks', the
+        agent's."""
+        found = budgets.active()
+        if self.settings.budget is not None:
+            found = (self.settings.budget, *found)
+        if run is not None and run.budget is not None:
+            found = (*found, run.budget)
+        return found
 
     def _log_findings(self, model: str, findings: list[Finding]) -> None:
         """Errors sent anyway ("warn" mode) are logged on every call; each warning once per
@@ -198,6 +240,10 @@ def _call_site() -> str:
     return "unknown"
 
 
+def _first_error(errors: Any) -> Exception | None:
+    return next((e for e in errors if e is not None), None)
+
+
 def _event(f: Finding) -> dict[str, Any]:
     event: dict[str, Any] = {"rule": f.rule, "severity": f.severity, "message": f.message}
     if f.index is not None:
@@ -215,8 +261,10 @@ class TracedCall:
         "attrs",
         "blocked",
         "body",
+        "budgets",
         "ended",
         "hide_usage",
+        "region",
         "span",
         "started",
         "stream",
@@ -235,6 +283,8 @@ class TracedCall:
         self.blocked: Exception | None = None  # raised instead of sending (validation, loop guard)
         self.hide_usage = False  # qwenobs asked for the usage chunk; hide it from the caller
         self.agent: Any = None  # the running qwenobs.agent, if any
+        self.budgets: tuple[Budget, ...] = ()  # the spending limits this call counts toward
+        self.region = request.endpoint.region
         self.ended = False
 
     def activate(self) -> object:
@@ -269,6 +319,7 @@ class TracedCall:
         attrs = at.completion_attributes(completion)
         if isinstance(request_id, str):
             attrs[sc.REQUEST_ID] = request_id
+        self._price(field(completion, "usage"), attrs)
         settings = self.telemetry.settings
         if settings.capture_content:
             attrs.update(
@@ -291,6 +342,8 @@ class TracedCall:
         """The stream ended ``how`` (exhausted, closed, error, cancelled, abandoned)."""
         try:
             attrs = at.stream_attributes(state, how, self.started)
+            if error is None:
+                self._price(state.usage, attrs)
             settings = self.telemetry.settings
             if settings.capture_content and state.messages:
                 attrs.update(
@@ -304,6 +357,21 @@ class TracedCall:
         except Exception as exc:
             self.telemetry.log_once("ending a stream's span", exc)
             self.end_quietly()
+
+    def _price(self, usage: Any, attrs: dict[str, Any]) -> None:
+        """The call's cost on its span, and counted by its limits and its agent."""
+        cost = None
+        if self.region is not None and usage is not None:
+            prices = self.telemetry.prices(self.attrs[sc.REQUEST_MODEL], self.region)
+            counts = Usage.of(usage) if prices is not None else None
+            if counts is not None:
+                cost = price(prices, counts)
+                attrs.update(at.cost_attributes(cost, self.telemetry.settings.genai_cost))
+        amount = None if cost is None else cost.amount
+        for limit in self.budgets:
+            limit.add(amount)
+        if self.agent is not None:
+            self.agent.add_cost(cost)
 
     # --- end and record ---------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def _endpoint(telemetry: Telemetry, client: Any) -> Endpoint | None:
     endpoint = None
     if sc.is_dashscope(base.host, base.path, telemetry.settings.hosts):
         port = base.port or (443 if base.scheme == "https" else 80)
-        endpoint = Endpoint(base.host, port, str(base))
+        endpoint = telemetry.endpoint(base.host, port, str(base))
     state["_qwenobs_endpoint"] = (base, telemetry, endpoint)
     return endpoint
 

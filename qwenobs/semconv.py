@@ -43,6 +43,17 @@ REQUEST_ID = "dashscope.request_id"
 STREAM_END = "dashscope.stream.end"  # how a stream's span ended: exhausted, closed, abandoned, ...
 VALIDATION_EVENT = "dashscope.validation"
 
+# What a call cost (qwenobs.cost): in the currency its region bills in.
+COST_AMOUNT = "dashscope.cost.amount"
+COST_CURRENCY = "dashscope.cost.currency"  # "CNY" (China) or "USD" (international)
+COST_TIER = "dashscope.cost.tier"  # the input-size band the call was billed at, e.g. "0-128K"
+COST_PRICES_AS_OF = "dashscope.cost.prices_as_of"  # the date of the price table used
+COST_CACHE_SAVINGS = "dashscope.cost.cache_savings"  # what the prefix cache saved on this call
+# The cost convention proposed for the GenAI semantic conventions (not settled; opt-in).
+GENAI_COST_AMOUNT = "gen_ai.usage.cost.amount"
+GENAI_COST_CURRENCY = "gen_ai.usage.cost.currency"
+GENAI_COST_SOURCE = "gen_ai.usage.cost.source"
+
 # Agent and tool spans (qwenobs.agent, qwenobs.tool).
 OPERATION_CHAT = "chat"
 OPERATION_AGENT = "invoke_agent"
@@ -59,6 +70,10 @@ TOOL_REUSED = "dashscope.tool.reused"  # this execution returned an earlier call
 AGENT_FORCED_ANSWER = "dashscope.agent.forced_answer"
 AGENT_MAX_ROUNDS = "dashscope.agent.max_rounds"
 AGENT_ANSWER_AFTER = "dashscope.agent.answer_after"
+AGENT_COST_AMOUNT = "dashscope.agent.cost.amount"  # the run's total: no call counted twice
+AGENT_COST_CURRENCY = "dashscope.agent.cost.currency"
+AGENT_UNPRICED_CALLS = "dashscope.agent.cost.unpriced_calls"  # calls whose cost is unknown
+AGENT_MAX_COST = "dashscope.agent.max_cost"
 REPEATED_EVENT = "dashscope.agent.repeated_tool_call"
 
 METRIC_DURATION = "gen_ai.client.operation.duration"
@@ -66,6 +81,7 @@ METRIC_TOKENS = "gen_ai.client.token.usage"
 METRIC_TTFC = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_CACHE_READ = "dashscope.client.cache_read.input_tokens"
 METRIC_REASONING = "dashscope.client.reasoning.output_tokens"
+METRIC_COST = "dashscope.client.cost"  # a counter of cost by model and currency
 
 # Bucket advice from the GenAI metric conventions.
 DURATION_BUCKETS = (

@@ -74,6 +74,7 @@ class SpanTree:
             children.setdefault(parent, []).append(span)
         print(f"Trace ({len(spans)} spans)")
         self._print_level(children, None, "")
+        print(cost_line(spans))
         if self.otlp is not None:
             print(self._export(spans))
 
@@ -105,6 +106,26 @@ class SpanTree:
             self._print_level(children, span.context.span_id, inner)
 
 
+def cost_line(spans: list[ReadableSpan]) -> str:
+    """What the chat calls cost, per currency, and what DashScope's prefix cache saved."""
+    spent: dict[str, float] = {}
+    saved: dict[str, float] = {}
+    for span in spans:
+        attrs = span.attributes or {}
+        currency = attrs.get(sc.COST_CURRENCY)
+        if isinstance(currency, str):
+            spent[currency] = spent.get(currency, 0.0) + float(attrs.get(sc.COST_AMOUNT, 0.0))
+            saved[currency] = saved.get(currency, 0.0) + float(
+                attrs.get(sc.COST_CACHE_SAVINGS, 0.0)
+            )
+    if not spent:
+        return "Cost: unknown (no priced call)"
+    return "Cost: " + "; ".join(
+        f"{spent[c]:.6f} {c} (the prefix cache saved another {saved[c]:.6f} {c})"
+        for c in sorted(spent)
+    )
+
+
 @contextlib.contextmanager
 def _quiet(logger: logging.Logger) -> Any:
     """Silence ``logger`` and the loggers below it meanwhile."""
@@ -120,6 +141,12 @@ def describe(span: ReadableSpan) -> str:
     attrs = span.attributes or {}
     millis = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
     parts = [f"{span.name:<28} {millis:7.1f} ms"]
+    for amount, currency in (
+        (sc.COST_AMOUNT, sc.COST_CURRENCY),
+        (sc.AGENT_COST_AMOUNT, sc.AGENT_COST_CURRENCY),
+    ):
+        if isinstance(attrs.get(amount), float):
+            parts.append(f"cost {attrs[amount]:.6f} {attrs.get(currency)}")
     for key, label, fmt in _SHOWN:
         if key not in attrs:
             continue

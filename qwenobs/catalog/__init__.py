@@ -12,17 +12,21 @@ Correct or extend the table from code (``DEFAULT_CATALOG.extend(ModelInfo(...))`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
 from .model import Catalog, ModelInfo, Thinking, Vocabulary
+from .prices import PRICES
 from .table import CHECKED, MODELS
 
 __all__ = ["DEFAULT_CATALOG", "Catalog", "ModelInfo", "Thinking", "Vocabulary", "active_catalog"]
 
 log = logging.getLogger("qwenobs")
 
-DEFAULT_CATALOG = Catalog.of(*MODELS, checked=CHECKED)
+DEFAULT_CATALOG = Catalog.of(
+    *(dataclasses.replace(m, prices=PRICES.get(m.name)) for m in MODELS), checked=CHECKED
+)
 _loaded: dict[tuple[str, float], Catalog] = {}
 
 

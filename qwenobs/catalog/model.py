@@ -16,6 +16,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
 
+from .prices import CURRENCIES, Band, Prices
+
 # "never": no thinking mode; "off": hybrid, thinks only when enable_thinking is true;
 # "on": hybrid, thinks unless enable_thinking is false; "always": cannot turn thinking off.
 Thinking = Literal["never", "off", "on", "always"]
@@ -199,13 +201,15 @@ def _entry(catalog: Catalog, path: Path, name: str, fields: Any) -> ModelInfo:
     if not isinstance(fields, dict):
         raise ValueError(f"{where}: expected a table of fields, got {fields!r}")
     fields = dict(fields)
+    given_prices = fields.pop("prices", None)
     base_name = fields.pop("based_on", None)
     base = catalog.lookup(base_name) if base_name is not None else catalog.models.get(name)
     if base_name is not None and base is None:
         raise ValueError(f"{where}: based_on={base_name!r} is not a listed model")
     unknown = sorted(set(fields) - set(_FIELDS) - {"name"})
     if unknown:
-        raise ValueError(f"{where}: unknown field(s) {unknown}; accepted: {sorted(_FIELDS)}")
+        accepted = sorted([*_FIELDS, "based_on", "prices"])
+        raise ValueError(f"{where}: unknown field(s) {unknown}; accepted: {accepted}")
     values: dict[str, Any] = dataclasses.asdict(base) if base is not None else {}
     values.pop("prices", None)
     values.update(fields)
@@ -228,8 +232,50 @@ def _entry(catalog: Catalog, path: Path, name: str, fields: Any) -> ModelInfo:
             f"{where}: modalities must be a list of {list(get_args(Modality))}, got {modalities!r}"
         )
     values["modalities"] = frozenset(modalities)
-    info = ModelInfo(**values)
-    return dataclasses.replace(info, prices=base.prices) if base is not None else info
+    prices = dict(base.prices or {}) if base is not None else {}
+    if given_prices is not None:
+        prices.update(_prices(where, path, given_prices))
+    return ModelInfo(**values, prices=prices or None)
+
+
+def _prices(where: str, path: Path, given: Any) -> dict[str, Prices]:
+    """``prices.<region>`` tables: ``bands`` (``up_to``, ``input``, ``output``,
+    ``output_thinking``, per million tokens; the last band without ``up_to``), ``source``,
+    ``as_of``. The currency is the region's."""
+    if not isinstance(given, dict):
+        raise ValueError(f"{where}.prices: expected a table per region ({list(CURRENCIES)})")
+    found = {}
+    for region, table in given.items():
+        at = f"{where}.prices.{region}"
+        if region not in CURRENCIES:
+            raise ValueError(f"{at}: the region must be one of {list(CURRENCIES)}")
+        bands = table.get("bands") if isinstance(table, dict) else None
+        if not isinstance(bands, list) or not bands:
+            raise ValueError(f"{at}: expected bands = [{{up_to = ..., input = ..., output = ...}}]")
+        parsed = tuple(_band(f"{at}.bands[{i}]", band) for i, band in enumerate(bands))
+        edges = [b.up_to for b in parsed[:-1]]
+        if None in edges or edges != sorted(edges):
+            raise ValueError(f"{at}: bands need up_to in increasing order (the last may omit it)")
+        source = str(table.get("source", path))
+        found[region] = Prices(CURRENCIES[region], parsed, source, str(table.get("as_of", "")))
+    return found
+
+
+def _band(where: str, band: Any) -> Band:
+    if not isinstance(band, dict) or set(band) - {"up_to", "input", "output", "output_thinking"}:
+        raise ValueError(
+            f"{where}: a band has up_to, input, output and output_thinking, got {band!r}"
+        )
+    for key in ("input", "output", "output_thinking"):
+        value = band.get(key)
+        if value is None and key == "output_thinking":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(f"{where}: {key} must be a price per million tokens, got {value!r}")
+    up_to = band.get("up_to")
+    if up_to is not None and (type(up_to) is not int or up_to < 1):
+        raise ValueError(f"{where}: up_to must be a positive number of tokens, got {up_to!r}")
+    return Band(up_to, band["input"], band["output"], band.get("output_thinking"))
 
 
 def _check_choice(where: str, key: str, value: Any, kind: Any) -> None:

@@ -56,6 +56,7 @@ class Response:
     headers: tuple[tuple[str, str], ...]
     parts: tuple[Part, ...]
     streaming: bool  # an SSE body, sent chunk by chunk
+    usage: Mapping[str, Any] | None = None  # what the answer consumed, reported or not
 
     @property
     def content(self) -> bytes:
@@ -101,6 +102,11 @@ class Call:
     @property
     def request_id(self) -> str:
         return self.response.request_id
+
+    @property
+    def usage(self) -> Mapping[str, Any] | None:
+        """The usage the fake counted for its answer, even for a stream that did not report it."""
+        return self.response.usage
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -251,9 +257,10 @@ class Engine:
         if not _streams(body):
             took = first + every * (render.chunk_count(outcome, size) - 1)
             payload = json.dumps(render.completion(outcome, meta), ensure_ascii=False).encode()
-            return _json_response(200, payload, meta.request_id, took)
+            return _json_response(200, payload, meta.request_id, took, outcome.usage)
         events = [sse.encode(c) for c in render.chunks(outcome, meta, size, _wants_usage(body))]
-        return _stream_response(meta.request_id, _paced(events, first, every), done=True)
+        parts = _paced(events, first, every)
+        return _stream_response(meta.request_id, parts, done=True, usage=outcome.usage)
 
     def _outcome(self, reply: Reply, body: Mapping[str, Any], model: str) -> render.Outcome:
         messages, tools = body["messages"], body.get("tools")
@@ -324,17 +331,21 @@ def _headers(request_id: str, content_type: str, took: float) -> tuple[tuple[str
     )
 
 
-def _json_response(status: int, payload: bytes, request_id: str, took: float = 0.0) -> Response:
+def _json_response(
+    status: int, payload: bytes, request_id: str, took: float = 0.0, usage: Any = None
+) -> Response:
     headers = _headers(request_id, "application/json", took)
-    return Response(status, headers, ((took, payload),), streaming=False)
+    return Response(status, headers, ((took, payload),), streaming=False, usage=usage)
 
 
-def _stream_response(request_id: str, parts: list[Part], *, done: bool) -> Response:
+def _stream_response(
+    request_id: str, parts: list[Part], *, done: bool, usage: Any = None
+) -> Response:
     if done:
         parts.append((0.0, sse.DONE))
     took = sum(delay for delay, _ in parts)
     headers = _headers(request_id, "text/event-stream;charset=UTF-8", took)
-    return Response(200, headers, tuple(parts), streaming=True)
+    return Response(200, headers, tuple(parts), streaming=True, usage=usage)
 
 
 def error_response(spec: ErrorSpec, request_id: str, stream: bool = False) -> Response:
