@@ -16,7 +16,7 @@ from .version import __version__
 if TYPE_CHECKING:
     from .agents import agent, tool
     from .errors import QwenValidationError
-    from .instrumentor import QwenInstrumentor
+    from .instrumentor import Instrumentation, QwenInstrumentor
 
 __all__ = [
     "DEFAULT_CATALOG",
@@ -38,6 +38,7 @@ __all__ = [
     "count_tokens",
     "estimate_prompt_tokens",
     "instrument",
+    "instrumentation",
     "tool",
     "uninstrument",
     "validate",
@@ -91,6 +92,18 @@ def instrument(
             budget=budget,
         )
     return instrumentor
+
+
+def instrumentation() -> Instrumentation | None:
+    """What the running instrumentation was set up with, or None when qwenobs is off.
+
+    ``.settings`` (validate mode, capture flags, hosts, ...), ``.tracer_provider`` and
+    ``.meter_provider`` (None: the global ones). Keep it to put it back later, exactly:
+    ``previous.restore()`` (what the ``qwen_spans`` fixture does after its test).
+    """
+    from .instrumentor import QwenInstrumentor
+
+    return QwenInstrumentor().running
 
 
 def uninstrument() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from .errors import MissingExtra
 from .extras import need
 from .validation import Finding, validate
+from .version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -21,10 +22,14 @@ class UnreadableInput(Exception):
     pass
 
 
+STDIN = "-"
+
+
 def load_requests(path: Path) -> list[dict[str, Any]]:
-    """Requests in a file: one request object, a bare message list, or JSONL of either."""
+    """Requests in a file (``-``: standard input): one request object, a bare message list, or
+    JSONL of either."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = sys.stdin.read() if str(path) == STDIN else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableInput(f"{path}: cannot read: {exc}") from None
     try:
@@ -105,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwenobs", description="Observe and test Qwen calls made through the OpenAI SDK."
     )
+    parser.add_argument("--version", action="version", version=f"qwenobs {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     lint = commands.add_parser(
         "lint",
@@ -112,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check chat requests (a JSON request, a message list, or JSONL of requests). "
         "Exit 1 when any error is found, 2 when a file cannot be read.",
     )
-    lint.add_argument("files", nargs="+", metavar="FILE")
+    lint.add_argument("files", nargs="+", metavar="FILE", help="a file, or - for standard input")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.set_defaults(run=_lint)
     demo = commands.add_parser(

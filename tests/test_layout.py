@@ -46,6 +46,7 @@ PURE = {
     "qwenobs.fake.error_bodies",
     "qwenobs.fake.playback",
     "qwenobs.fake.render",
+    "qwenobs.fake.retries",
     "qwenobs.fake.samples",
     "qwenobs.fake.script",
     "qwenobs.fake.sse",
