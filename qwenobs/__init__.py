@@ -46,7 +46,7 @@ def instrument(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
 ) -> QwenInstrumentor:
     """Trace every DashScope chat call made through the OpenAI SDK, and check it before sending.
@@ -55,7 +55,9 @@ def instrument(
     messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
     record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
     DashScope (QWENOBS_HOSTS, comma-separated). ``stream_usage``: ask streams for their usage chunk
-    and hide it from the caller. Idempotent: call ``uninstrument()`` first to change settings.
+    and hide it from the caller; True (default) on DashScope's own endpoints, "all" on the added
+    hosts too, False nowhere (QWENOBS_STREAM_USAGE). Idempotent: call ``uninstrument()`` first to
+    change settings.
     """
     from .instrumentor import QwenInstrumentor
 

@@ -11,6 +11,7 @@ from .catalog import DEFAULT_CATALOG, Catalog
 
 VALIDATE_MODES = ("raise", "warn", "off")
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,9 @@ class Settings:
     capture_content: bool = False
     capture_reasoning: bool = False
     hosts: frozenset[str] = frozenset()
-    stream_usage: bool = True
+    # Where a stream asks for its usage chunk and hides it again: "dashscope" (DashScope's own
+    # endpoints, which send it only when asked), "all" (the hosts added through hosts= too), "off".
+    stream_usage: str = "dashscope"
     catalog: Catalog = DEFAULT_CATALOG
 
 
@@ -33,7 +36,7 @@ def resolve_settings(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
 ) -> Settings:
     """Settings from ``instrument()``'s arguments and the environment."""
@@ -51,6 +54,25 @@ def resolve_settings(
         capture_content,
         capture_reasoning,
         all_hosts,
-        stream_usage,
+        _stream_usage_mode(stream_usage),
         catalog or DEFAULT_CATALOG,
     )
+
+
+def _stream_usage_mode(value: bool | str | None) -> str:
+    """``stream_usage=`` (True, False or "all"), else QWENOBS_STREAM_USAGE, as a mode."""
+    if value is None:
+        env = os.environ.get("QWENOBS_STREAM_USAGE")
+        if env is None:
+            return "dashscope"
+        word = env.strip().lower()
+        if word == "all":
+            return "all"
+        if word in _TRUE or word in _FALSE:
+            return "dashscope" if word in _TRUE else "off"
+        raise ValueError(f"QWENOBS_STREAM_USAGE must be true, false or all, got {env!r}")
+    if value is True or value is False:
+        return "dashscope" if value else "off"
+    if value == "all":
+        return "all"
+    raise ValueError(f"stream_usage must be True, False or 'all', got {value!r}")

@@ -35,7 +35,7 @@ class QwenInstrumentor(BaseInstrumentor):
             capture_content=kwargs.get("capture_content"),
             capture_reasoning=kwargs.get("capture_reasoning"),
             hosts=kwargs.get("hosts") or (),
-            stream_usage=kwargs.get("stream_usage", True),
+            stream_usage=kwargs.get("stream_usage"),
             catalog=kwargs.get("catalog"),
         )
         tracer = trace.get_tracer(_SCOPE, __version__, kwargs.get("tracer_provider"))

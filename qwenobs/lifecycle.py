@@ -38,31 +38,32 @@ log = logging.getLogger("qwenobs")
 class Endpoint:
     """Where a client sends its calls: the span's server attributes and the base URL."""
 
-    __slots__ = ("address", "port", "url")
+    __slots__ = ("address", "official", "port", "url")
 
-    def __init__(self, address: str, port: int, url: str) -> None:
+    def __init__(self, address: str, port: int, url: str, official: bool = True) -> None:
         self.address = address
         self.port = port
         self.url = url
+        # DashScope's own endpoint, which sends a stream's usage chunk only when asked; False for
+        # a host added through hosts= (a gateway may send it unasked).
+        self.official = official
 
 
 class ChatRequest:
     """One chat call as any hook sees it, before it is sent."""
 
-    __slots__ = ("body", "endpoint", "extra", "raw", "stream")
+    __slots__ = ("body", "endpoint", "extra", "stream")
 
     def __init__(
         self,
         body: dict[str, Any],
         extra: Mapping[str, Any] | None,
         stream: bool,
-        raw: bool,
         endpoint: Endpoint,
     ) -> None:
         self.body = body  # the JSON body about to be sent
         self.extra = extra  # extra_body: merged over the body on the wire
         self.stream = stream
-        self.raw = raw  # the caller reads the raw HTTP response
         self.endpoint = endpoint
 
 
@@ -136,11 +137,13 @@ class Telemetry:
             )
         if (
             request.stream
-            and settings.stream_usage
-            and not request.raw
             and "stream_options" not in params
+            and settings.stream_usage != "off"
+            and (request.endpoint.official or settings.stream_usage == "all")
         ):
             # Ask for the usage chunk and hide it again: the user sees the chunks they asked for.
+            # Only where the server sends it only when asked: hiding one it sends unasked would
+            # take a chunk from the user.
             call.body = {**call.body, "stream_options": {"include_usage": True}}
             call.hide_usage = True
         return call
