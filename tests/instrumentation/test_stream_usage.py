@@ -21,7 +21,7 @@ import openai
 import pytest
 from opentelemetry.trace import StatusCode
 
-from qwenobs import raw_sse
+from qwenobs import raw_sse, streaming
 from qwenobs.openai_sdk import http  # httpx2 under openai 3.x, httpx under 1.x and 2.x
 
 DASHSCOPE = "https://dashscope.aliyuncs.com/compatible-mode/v1"
@@ -387,5 +387,19 @@ async def test_a_failing_filter_hands_over_the_wire_as_sent(
     if isinstance(got, list):
         got = got[0][:0].join(got) if isinstance(got[0], bytes) else "\n".join(got) + "\n"
     assert got in (as_sent, as_sent.decode())
+    assert len([r for r in caplog.records if r.name == "qwenobs"]) == 1
+    assert telemetry.span().end_time is not None
+
+
+@pytest.mark.parametrize("reader", ["iter_lines", "iter_bytes(7)", "read", "raw text"])
+async def test_a_failing_state_still_shows_the_bare_sdks_stream(
+    telemetry, monkeypatch, caplog, is_async, reader
+):
+    server = Server()
+    bare = await outcome(READERS[reader], server.client(BARE, is_async))
+    monkeypatch.setattr(streaming.StreamState, "add", boom)
+    with caplog.at_level(logging.WARNING, logger="qwenobs"):
+        traced = await outcome(READERS[reader], server.client(DASHSCOPE, is_async))
+    assert traced == bare
     assert len([r for r in caplog.records if r.name == "qwenobs"]) == 1
     assert telemetry.span().end_time is not None
