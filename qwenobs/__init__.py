@@ -53,7 +53,7 @@ def instrument(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
     region: str | None = None,
     regions: Mapping[str, str] | None = None,
@@ -66,9 +66,10 @@ def instrument(
     messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
     record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
     DashScope (QWENOBS_HOSTS, comma-separated). ``stream_usage``: ask streams for their usage chunk
-    and hide it from the caller. ``catalog``: the model table (default: the built-in one with
-    QWENOBS_CATALOG's corrections). ``region``: the billing region ("cn" or "intl";
-    QWENOBS_REGION) of hosts that have none of their own (a gateway, the loopback fake);
+    and hide it from the caller; True (default) on DashScope's own endpoints, "all" on the added
+    hosts too, False nowhere (QWENOBS_STREAM_USAGE). ``catalog``: the model table (default: the
+    built-in one with QWENOBS_CATALOG's corrections). ``region``: the billing region ("cn" or
+    "intl"; QWENOBS_REGION) of hosts that have none of their own (a gateway, the loopback fake);
     ``regions``: a region per host. ``genai_cost``: also the proposed ``gen_ai.usage.cost.*``
     attributes (QWENOBS_GENAI_COST). ``budget``: a spending limit for the whole process, such as
     ``(100.0, "CNY")``. Idempotent: call ``uninstrument()`` first to change settings.

@@ -17,6 +17,7 @@ log = logging.getLogger("qwenobs")
 
 VALIDATE_MODES = ("raise", "warn", "off")
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class Settings:
     capture_content: bool = False
     capture_reasoning: bool = False
     hosts: frozenset[str] = frozenset()
-    stream_usage: bool = True
+    # Where a stream asks for its usage chunk and hides it again: "dashscope" (DashScope's own
+    # endpoints, which send it only when asked), "all" (the hosts added through hosts= too), "off".
+    stream_usage: str = "dashscope"
     catalog: Catalog = DEFAULT_CATALOG
     region: str | None = None  # the billing region of hosts that have none of their own
     regions: Mapping[str, str] = field(default_factory=dict)  # host -> billing region
@@ -55,7 +58,7 @@ def resolve_settings(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
     region: str | None = None,
     regions: Mapping[str, str] | None = None,
@@ -88,10 +91,29 @@ def resolve_settings(
         capture_content,
         capture_reasoning,
         all_hosts,
-        stream_usage,
+        _stream_usage_mode(stream_usage),
         catalog_or_active(catalog),
         region,
         {h.lower(): r for h, r in (regions or {}).items()},
         genai_cost,
         Budget.of(budget, "the process budget (instrument(budget=...))"),
     )
+
+
+def _stream_usage_mode(value: bool | str | None) -> str:
+    """``stream_usage=`` (True, False or "all"), else QWENOBS_STREAM_USAGE, as a mode."""
+    if value is None:
+        env = os.environ.get("QWENOBS_STREAM_USAGE")
+        if env is None:
+            return "dashscope"
+        word = env.strip().lower()
+        if word == "all":
+            return "all"
+        if word in _TRUE or word in _FALSE:
+            return "dashscope" if word in _TRUE else "off"
+        raise ValueError(f"QWENOBS_STREAM_USAGE must be true, false or all, got {env!r}")
+    if value is True or value is False:
+        return "dashscope" if value else "off"
+    if value == "all":
+        return "all"
+    raise ValueError(f"stream_usage must be True, False or 'all', got {value!r}")

@@ -69,7 +69,7 @@ class QwenInstrumentor(BaseInstrumentor):
             capture_content=kwargs.get("capture_content"),
             capture_reasoning=kwargs.get("capture_reasoning"),
             hosts=kwargs.get("hosts") or (),
-            stream_usage=kwargs.get("stream_usage", True),
+            stream_usage=kwargs.get("stream_usage"),
             catalog=kwargs.get("catalog"),
             region=kwargs.get("region"),
             regions=kwargs.get("regions"),

@@ -45,12 +45,17 @@ class Endpoint:
     """Where a client sends its calls: the span's server attributes, the base URL, and the region
     that bills them (None: unknown, so no cost)."""
 
-    __slots__ = ("address", "currency", "port", "region", "url")
+    __slots__ = ("address", "currency", "official", "port", "region", "url")
 
-    def __init__(self, address: str, port: int, url: str, region: str | None = None) -> None:
+    def __init__(
+        self, address: str, port: int, url: str, official: bool = True, region: str | None = None
+    ) -> None:
         self.address = address
         self.port = port
         self.url = url
+        # DashScope's own endpoint, which sends a stream's usage chunk only when asked; False for
+        # a host added through hosts= (a gateway may send it unasked).
+        self.official = official
         self.region = region
         self.currency = CURRENCIES.get(region) if region else None
 
@@ -58,20 +63,18 @@ class Endpoint:
 class ChatRequest:
     """One chat call as any hook sees it, before it is sent."""
 
-    __slots__ = ("body", "endpoint", "extra", "raw", "stream")
+    __slots__ = ("body", "endpoint", "extra", "stream")
 
     def __init__(
         self,
         body: dict[str, Any],
         extra: Mapping[str, Any] | None,
         stream: bool,
-        raw: bool,
         endpoint: Endpoint,
     ) -> None:
         self.body = body  # the JSON body about to be sent
         self.extra = extra  # extra_body: merged over the body on the wire
         self.stream = stream
-        self.raw = raw  # the caller reads the raw HTTP response
         self.endpoint = endpoint
 
 
@@ -99,10 +102,10 @@ class Telemetry:
             "".join(traceback.format_exception(exc)).rstrip(),
         )
 
-    def endpoint(self, address: str, port: int, url: str) -> Endpoint:
+    def endpoint(self, address: str, port: int, url: str, official: bool) -> Endpoint:
         """The endpoint for a base URL, with the region its calls are billed in."""
         region = region_of(address, self.settings.regions) or self.settings.region
-        return Endpoint(address, port, url, region)
+        return Endpoint(address, port, url, official, region)
 
     def prices(self, model: str, region: str) -> Prices | None:
         """The price list of ``model`` in ``region`` (remembered: models repeat)."""
@@ -166,11 +169,13 @@ class Telemetry:
             self._log_findings(attrs[sc.REQUEST_MODEL], findings)
         if (
             request.stream
-            and settings.stream_usage
-            and not request.raw
             and "stream_options" not in params
+            and settings.stream_usage != "off"
+            and (request.endpoint.official or settings.stream_usage == "all")
         ):
             # Ask for the usage chunk and hide it again: the user sees the chunks they asked for.
+            # Only where the server sends it only when asked: hiding one it sends unasked would
+            # take a chunk from the user.
             call.body = {**call.body, "stream_options": {"include_usage": True}}
             call.hide_usage = True
         return call

@@ -121,11 +121,15 @@ DASHSCOPE_DOMAIN = ".aliyuncs.com"
 COMPATIBLE_PATH = "/compatible-mode/"
 
 
+def is_dashscope_endpoint(host: str, path: str) -> bool:
+    """DashScope's own endpoint: every DashScope host ends in .aliyuncs.com, and the
+    /compatible-mode/ path is distinctive too (the fake serves it)."""
+    return host.lower().endswith(DASHSCOPE_DOMAIN) or COMPATIBLE_PATH in path
+
+
 def is_dashscope(host: str, path: str, extra_hosts: Iterable[str] = ()) -> bool:
-    """Every DashScope host ends in .aliyuncs.com; the /compatible-mode/ path is distinctive too.
-    ``extra_hosts`` (lower case) are more hosts to treat as DashScope, e.g. a gateway."""
-    host = host.lower()
-    return host.endswith(DASHSCOPE_DOMAIN) or COMPATIBLE_PATH in path or host in extra_hosts
+    """DashScope's own endpoint, or one of ``extra_hosts`` (lower case), e.g. a gateway."""
+    return is_dashscope_endpoint(host, path) or host.lower() in extra_hosts
 
 
 _CHAT_PATHS = ("/chat/completions", "/chat/completions/")

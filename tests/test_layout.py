@@ -31,6 +31,7 @@ PURE = {
     "qwenobs.errors",
     "qwenobs.extras",
     "qwenobs.fields",
+    "qwenobs.raw_sse",
     "qwenobs.scrub",
     "qwenobs.semconv",
     "qwenobs.streaming",
