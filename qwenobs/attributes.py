@@ -13,6 +13,7 @@ from typing import Any
 
 from . import semconv as sc
 from .cost import Cost
+from .scrub import SCRUBBED, SECRET_JSON_KEYS
 from .fields import field, jsonable, message_text
 from .streaming import StreamState
 
@@ -214,9 +215,21 @@ def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
     return parts
 
 
-def content_request_attributes(body: Mapping[str, Any]) -> dict:
-    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON."""
+_NOT_PARAMETERS = frozenset({"messages", "tools"})
+
+
+def content_request_attributes(body: Mapping[str, Any], params: Mapping[str, Any]) -> dict:
+    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON, and
+    the other parameters sent (``params``: the body with ``extra_body`` merged in)."""
     attrs = {}
+    parameters = {
+        k: SCRUBBED if k.lower() in SECRET_JSON_KEYS else v
+        for k, v in params.items()
+        if k not in _NOT_PARAMETERS
+    }
+    attrs[sc.REQUEST_PARAMETERS] = json.dumps(
+        parameters, ensure_ascii=False, sort_keys=True, default=jsonable
+    )
     messages = body.get("messages")
     if isinstance(messages, list):
         system = [

@@ -145,7 +145,7 @@ class Telemetry:
         for f in findings:
             span.add_event(sc.VALIDATION_EVENT, _event(f))
         if settings.capture_content:
-            span.set_attributes(at.content_request_attributes(body))
+            span.set_attributes(at.content_request_attributes(body, params))
 
         errors_found = [f for f in findings if f.is_error]
         if errors_found and settings.validate == "raise":
@@ -243,6 +243,16 @@ def _call_site() -> str:
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "unknown"
+
+
+def _note_status(span: Any, error: BaseException) -> None:
+    """The HTTP status and DashScope's error code of a failed call, when the error has them."""
+    status = getattr(error, "status_code", None)
+    if type(status) is int:
+        span.set_attribute(sc.HTTP_STATUS, status)
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code:
+        span.set_attribute(sc.ERROR_CODE, code)
 
 
 def _first_error(errors: Any) -> Exception | None:
@@ -388,7 +398,10 @@ class TracedCall:
         duration = time.perf_counter() - self.started
         if attrs:
             span.set_attributes(attrs)
-        error_type = None if error is None else record_error(span, error)
+        error_type = None
+        if error is not None:
+            error_type = record_error(span, error)
+            _note_status(span, error)
         span.end()
         model = attrs.get(sc.RESPONSE_MODEL)
         key = new_metric_key(
