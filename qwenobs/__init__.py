@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .budgets import budget
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
 from .conversations import conversation
-from .errors import AgentLoopError, MissingExtra, TokenizerUnavailable
+from .cost import Cost, cost
+from .errors import AgentBudgetError, AgentLoopError, MissingExtra, TokenizerUnavailable
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
 from .version import __version__
@@ -16,13 +18,15 @@ from .version import __version__
 if TYPE_CHECKING:
     from .agents import agent, tool
     from .errors import QwenValidationError
-    from .instrumentor import QwenInstrumentor
+    from .instrumentor import Instrumentation, QwenInstrumentor
 
 __all__ = [
     "DEFAULT_CATALOG",
     "RULES",
+    "AgentBudgetError",
     "AgentLoopError",
     "Catalog",
+    "Cost",
     "Finding",
     "MissingExtra",
     "ModelInfo",
@@ -31,10 +35,13 @@ __all__ = [
     "TokenizerUnavailable",
     "__version__",
     "agent",
+    "budget",
     "conversation",
+    "cost",
     "count_tokens",
     "estimate_prompt_tokens",
     "instrument",
+    "instrumentation",
     "tool",
     "uninstrument",
     "validate",
@@ -49,8 +56,12 @@ def instrument(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
+    region: str | None = None,
+    regions: Mapping[str, str] | None = None,
+    genai_cost: bool | None = None,
+    budget: tuple[float, str] | None = None,
     spans_file: str | os.PathLike[str] | None = None,
 ) -> QwenInstrumentor:
     """Trace every DashScope chat call made through the OpenAI SDK, and check it before sending.
@@ -59,8 +70,15 @@ def instrument(
     messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
     record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
     DashScope (QWENOBS_HOSTS, comma-separated). ``stream_usage``: ask streams for their usage chunk
-    and hide it from the caller. ``spans_file``: also append every span to this file as OTLP/JSON
-    lines, for ``qwenobs report`` (QWENOBS_SPANS_FILE; needs opentelemetry-sdk). Idempotent: call ``uninstrument()`` first to change settings.
+    and hide it from the caller; True (default) on DashScope's own endpoints, "all" on the added
+    hosts too, False nowhere (QWENOBS_STREAM_USAGE). ``catalog``: the model table (default: the
+    built-in one with QWENOBS_CATALOG's corrections). ``region``: the billing region ("cn" or
+    "intl"; QWENOBS_REGION) of hosts that have none of their own (a gateway, the loopback fake);
+    ``regions``: a region per host. ``genai_cost``: also the proposed ``gen_ai.usage.cost.*``
+    attributes (QWENOBS_GENAI_COST). ``budget``: a spending limit for the whole process, such as
+    ``(100.0, "CNY")``. ``spans_file``: also append every span to this file as OTLP/JSON lines,
+    for ``qwenobs report`` (QWENOBS_SPANS_FILE; the ``spans-file`` extra). Idempotent: call
+    ``uninstrument()`` first to change settings.
     """
     from .instrumentor import QwenInstrumentor
 
@@ -75,9 +93,25 @@ def instrument(
             hosts=tuple(hosts),
             stream_usage=stream_usage,
             catalog=catalog,
+            region=region,
+            regions=regions,
+            genai_cost=genai_cost,
+            budget=budget,
             spans_file=spans_file,
         )
     return instrumentor
+
+
+def instrumentation() -> Instrumentation | None:
+    """What the running instrumentation was set up with, or None when qwenobs is off.
+
+    ``.settings`` (validate mode, capture flags, hosts, ...), ``.tracer_provider`` and
+    ``.meter_provider`` (None: the global ones). Keep it to put it back later, exactly:
+    ``previous.restore()`` (what the ``qwen_spans`` fixture does after its test).
+    """
+    from .instrumentor import QwenInstrumentor
+
+    return QwenInstrumentor().running
 
 
 def uninstrument() -> None:

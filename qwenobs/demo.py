@@ -126,9 +126,8 @@ def main(report: str | None = "demo-report.html") -> int:
 
     from .spantree import SpanTree
 
-    qwenobs.count_tokens(
-        "warm up"
-    )  # load the vocabulary the fake counts with: durations show calls
+    # Load the vocabulary the fake counts with first, so the spans' durations show the calls.
+    qwenobs.count_tokens("warm up")
     tree = SpanTree()
     scratch = tempfile.TemporaryDirectory(prefix="qwenobs-demo-")
     spans_file = Path(scratch.name) / "spans.jsonl" if report else None

@@ -1,8 +1,9 @@
-"""QwenInstrumentor: wrap and unwrap the SDK's request methods, nothing else."""
+"""QwenInstrumentor: wrap and unwrap the SDK's request methods, and remember what it runs with."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -11,7 +12,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import agents, openai_sdk
-from .config import resolve_settings, spans_file_path
+from .config import Settings, resolve_settings
 from .extras import need
 from .instruments import instruments_for
 from .lifecycle import Telemetry
@@ -21,43 +22,82 @@ from .version import __version__
 _SCOPE = "qwenobs"
 
 
+@dataclass(frozen=True)
+class Instrumentation:
+    """What the running instrumentation was set up with (``qwenobs.instrumentation()``).
+
+    ``settings`` are resolved (arguments over the environment over defaults); a provider is the one
+    ``instrument()`` was given, None for the global one. ``restore()`` puts exactly this back.
+    """
+
+    settings: Settings
+    tracer_provider: Any = None
+    meter_provider: Any = None
+
+    def restore(self) -> None:
+        """Make this the running instrumentation again, replacing whatever runs now."""
+        instrumentor = QwenInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+        instrumentor.instrument(
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+            settings=self.settings,
+        )
+
+
 class QwenInstrumentor(BaseInstrumentor):
     """OpenTelemetry instrumentor for DashScope (Qwen) calls made through the OpenAI SDK.
 
     Registered as the ``dashscope`` entry point, so ``opentelemetry-instrument`` picks it up.
+    ``instrument()`` takes ``qwenobs.instrument()``'s options, or ``settings=`` (resolved
+    ``config.Settings``, as ``Instrumentation.restore`` passes them) instead of them.
     """
+
+    _running: Instrumentation | None = None
+
+    @property
+    def running(self) -> Instrumentation | None:
+        """The settings and providers of the running instrumentation; None when off."""
+        return self._running if self.is_instrumented_by_opentelemetry else None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("openai >= 1.40, < 4",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        settings = resolve_settings(
+        settings = kwargs.get("settings") or resolve_settings(
             validate=kwargs.get("validate"),
             capture_content=kwargs.get("capture_content"),
             capture_reasoning=kwargs.get("capture_reasoning"),
             hosts=kwargs.get("hosts") or (),
-            stream_usage=kwargs.get("stream_usage", True),
+            stream_usage=kwargs.get("stream_usage"),
             catalog=kwargs.get("catalog"),
+            region=kwargs.get("region"),
+            regions=kwargs.get("regions"),
+            genai_cost=kwargs.get("genai_cost"),
+            budget=kwargs.get("budget"),
+            spans_file=kwargs.get("spans_file"),
         )
-        tracer_provider = kwargs.get("tracer_provider")
-        path = spans_file_path(kwargs.get("spans_file"))
-        if path is not None:
+        tracer_provider = given_provider = kwargs.get("tracer_provider")
+        if settings.spans_file is not None:
             need("opentelemetry.sdk.trace", "spans-file", "instrument(spans_file=...)")
             from .spans_file import attach
 
-            tracer_provider, self._spans_file = attach(path, tracer_provider)
-        tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
+            tracer_provider, self._spans_file = attach(settings.spans_file, tracer_provider)
         meter_provider = kwargs.get("meter_provider")
+        tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
         telemetry = Telemetry(tracer, instruments_for(meter, meter_provider), settings)
         agents.use_tracer(tracer)  # agent and tool spans go where the chat spans go
         wrap_function_wrapper(openai_sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(openai_sdk.AsyncAPIClient, "request", async_wrapper(telemetry))
+        self._running = Instrumentation(settings, given_provider, meter_provider)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         unwrap(openai_sdk.SyncAPIClient, "request")
         unwrap(openai_sdk.AsyncAPIClient, "request")
         agents.use_tracer(None)
+        self._running = None
         processor, self._spans_file = getattr(self, "_spans_file", None), None
         if processor is not None:
             processor.shutdown()  # flush and close the spans file

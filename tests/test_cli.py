@@ -82,3 +82,23 @@ def test_unreadable_input_exits_2_with_a_clear_message(tmp_path, capsys, content
     code, out, err = run(capsys, "lint", str(path))
     assert code == 2 and out == ""
     assert expected in err and "Traceback" not in err
+
+
+def test_version(capsys):
+    from qwenobs import __version__
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"qwenobs {__version__}\n"
+
+
+def test_lint_reads_standard_input_for_a_dash(capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO(json.dumps({"model": "qwen-plus", "messages": ORPHAN}))
+    )
+    code, out, _ = run(capsys, "lint", "-")
+    assert code == 1
+    assert "-: request 1: messages[1]: error [orphan-tool-result]" in out

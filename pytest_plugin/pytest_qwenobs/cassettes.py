@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qwenobs.cassettes import asks_for_usage, comparable, without_usage_chunk
+
+from .jsondiff import differences
+
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')  # characters some file systems refuse
 
 
@@ -27,8 +31,9 @@ def resolve_path(test_file: Path, given: str | Path) -> Path:
 
 
 def body_matcher(r1: Any, r2: Any) -> None:
-    """vcrpy matcher: equal JSON bodies (key order and formatting ignored), else equal bytes."""
-    a, b = _parsed(r1.body), _parsed(r2.body)
+    """vcrpy matcher: equal JSON bodies (key order and formatting ignored, and the
+    ``stream_options`` qwenobs adds to a stream), else equal bytes."""
+    a, b = comparable(_parsed(r1.body)), comparable(_parsed(r2.body))
     assert a == b, "the JSON bodies differ" if isinstance(a, dict | list) else "the bodies differ"
 
 
@@ -65,13 +70,48 @@ class Recording:
             + ("" if self.path.exists() else " (does not exist yet)")
             + (f", {len(self.cassette)} recorded interaction(s)" if self.cassette else ""),
         ]
-        lines += [f"  unmatched: {describe_request(r)}" for r in self.unmatched]
+        for request in self.unmatched:
+            lines.append(f"  unmatched: {describe_request(request)}")
+            lines += [f"    {line}" for line in self._closest(request)]
         lines += [
             "Re-record it against the real service with:",
             f"  pytest {self.nodeid} --qwen-record-mode=once",
             "(new_episodes keeps what is recorded and adds new requests; rewrite starts over)",
         ]
         return "\n".join(lines)
+
+    def _closest(self, request: Any) -> list[str]:
+        """The recorded request nearest to ``request`` and how the two differ."""
+        recorded = list(self.cassette.requests) if self.cassette is not None else []
+        same_route = [
+            (number, r)
+            for number, r in enumerate(recorded, 1)
+            if r.method == request.method and r.path == request.path
+        ]
+        if not same_route:
+            return []
+        sent = comparable(_parsed(request.body))
+        diffs = [
+            (differences(comparable(_parsed(r.body)), sent), number, r) for number, r in same_route
+        ]
+        found, number, nearest = min(diffs, key=lambda d: len(d[0]))
+        head = f"closest recorded: interaction {number}: {describe_request(nearest)}"
+        if not found:
+            return [
+                f"{head} (identical, already played: each recording answers once; record the "
+                "repeated call too, or pass allow_playback_repeats=True in qwen_cassette_config)"
+            ]
+        shown = found[:_MAX_DIFFS]
+        more = len(found) - len(shown)
+        return [
+            head,
+            "differs in:",
+            *(f"  {line}" for line in shown),
+            *([f"  ... and {more} more"] if more else []),
+        ]
+
+
+_MAX_DIFFS = 12
 
 
 def _shown(path: Path) -> str:
@@ -130,6 +170,7 @@ def recording(
     with recorder.use_cassette(str(rec.path), **options) as cassette:
         rec.cassette = cassette
         _track_unmatched(cassette, rec.unmatched)
+        _answer_as_asked(cassette)
         yield rec
 
 
@@ -156,3 +197,29 @@ def _track_unmatched(cassette: Any, unmatched: list[Any]) -> None:
         return playable
 
     cassette.can_play_response_for = can_play_response_for
+
+
+def _answer_as_asked(cassette: Any) -> None:
+    # A stream recorded with qwenobs on carries the usage chunk qwenobs asked for; a request
+    # that did not ask for it gets the stream DashScope would send it, without that chunk.
+    play = cassette.play_response
+
+    def play_response(request: Any) -> Any:
+        response = play(request)
+        body = response.get("body", {}).get("string")
+        sent = _parsed(request.body)
+        if not body or not isinstance(sent, dict) or sent.get("stream") is not True:
+            return response
+        if asks_for_usage(sent):
+            return response
+        raw = body.encode() if isinstance(body, str) else body
+        stripped = without_usage_chunk(raw)
+        if stripped == raw:
+            return response
+        headers = {
+            name: [str(len(stripped))] if name.lower() == "content-length" else values
+            for name, values in response.get("headers", {}).items()
+        }
+        return {**response, "headers": headers, "body": {**response["body"], "string": stripped}}
+
+    cassette.play_response = play_response

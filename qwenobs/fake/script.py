@@ -64,9 +64,29 @@ class Failure:
     after_chunks: int | None = None
     content: str = _CUT_OFF_TEXT  # what streams before a mid-stream failure
     timing: Timing = field(default_factory=Timing)
+    times: int | None = None  # attempts of one call it answers (SDK retries); None: all
 
 
 Answer = Reply | Failure
+
+
+def describe(answer: Answer) -> str:
+    """How a script line reads: ``fail(429, times=1)``, ``reply('Sunny.', tool_calls=[...])``."""
+    if isinstance(answer, Failure):
+        text = f"fail({answer.status}"
+        text += f", code={answer.code!r}" if answer.code else ""
+        text += f", after_chunks={answer.after_chunks}" if answer.after_chunks is not None else ""
+        text += f", times={answer.times}" if answer.times is not None else ""
+        return text + ")"
+    parts = []
+    if answer.content is not None:
+        content = answer.content if len(answer.content) <= 60 else answer.content[:57] + "..."
+        parts.append(repr(content))
+    if answer.reasoning:
+        parts.append("reasoning=...")
+    if answer.tool_calls:
+        parts.append(f"tool_calls=[{', '.join(call.name for call in answer.tool_calls)}]")
+    return f"reply({', '.join(parts)})"
 
 
 @dataclass(slots=True)
@@ -93,6 +113,7 @@ class Route:
         self.model = model
         self.last_message = last_message
         self.match = match
+        self.served = 0  # requests this route answered
         self._queue: deque[_Entry] = deque()
 
     def __str__(self) -> str:
@@ -161,9 +182,16 @@ class Route:
         first_chunk_delay: float | None = None,
         chunk_delay: float | None = None,
         chunk_size: int | None = None,
+        times: int | None = None,
         repeat: bool = False,
     ) -> Route:
         """Queue an error with DashScope's body for ``status`` (and ``code``).
+
+        The failure answers the call that takes it and the client's automatic retries of that
+        call, so the app sees the error whatever its ``max_retries``; ``times=N`` answers only the
+        call's first N attempts, and its later retries take the next scripted answer
+        (``fail(429, times=1)`` then ``reply(...)``: the SDK's retry gets the reply). Retryable
+        statuses (408, 409, 429, 5xx) carry ``retry-after-ms: 1``, so retries do not wait.
 
         With ``after_chunks=N`` a streaming request first gets N chunks of ``content`` and then a
         ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
@@ -178,26 +206,34 @@ class Route:
             after_chunks,
             _CUT_OFF_TEXT if content is None else content,
             Timing(first_chunk_delay, chunk_delay, chunk_size),
+            times,
         )
         self._queue.append(_Entry(answer, repeat))
         return self
 
     def clear(self) -> None:
         self._queue.clear()
+        self.served = 0
 
     def matches(self, body: Mapping[str, Any]) -> bool:
+        return self.mismatch(body) is None
+
+    def mismatch(self, body: Mapping[str, Any]) -> str | None:
+        """Why this route does not match ``body``; None when it does."""
         if self.model is not None and body.get("model") != self.model:
-            return False
+            return f"the model is {body.get('model')!r}"
         if self.last_message is not None:
             messages = body.get("messages")
             last = messages[-1] if isinstance(messages, list) and messages else None
             text = message_text(last.get("content")) if isinstance(last, Mapping) else ""
             if isinstance(self.last_message, re.Pattern):
                 if not self.last_message.search(text):
-                    return False
+                    return f"the last message {_clipped(text)} does not match the pattern"
             elif self.last_message not in text:
-                return False
-        return self.match is None or bool(self.match(body))
+                return f"the last message {_clipped(text)} does not contain it"
+        if self.match is not None and not self.match(body):
+            return "match(body) returned a false value"
+        return None
 
     def take(self) -> Answer | None:
         if not self._queue:
@@ -205,6 +241,7 @@ class Route:
         entry = self._queue[0]
         if not entry.repeat:
             self._queue.popleft()
+        self.served += 1
         return entry.answer
 
 
@@ -230,6 +267,24 @@ class Script:
     def pending(self) -> int:
         return sum(route.pending for route in (*self.routes, self.default))
 
+    def tried(self, body: Mapping[str, Any]) -> list[str]:
+        """For a request nothing answered: each route in turn, and why it gave no answer."""
+        lines = []
+        for route in self.routes:
+            why = route.mismatch(body)
+            if why is None:
+                why = f"it matches, but has no answers left (it answered {route.served})"
+            lines.append(f"{route}: {why}")
+        lines.append(
+            f"the catch-all queue (fake.reply/fake.fail) is empty (it answered "
+            f"{self.default.served})"
+        )
+        return lines
+
     def clear(self) -> None:
         self.routes.clear()
         self.default.clear()
+
+
+def _clipped(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")

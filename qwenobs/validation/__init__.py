@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..catalog import DEFAULT_CATALOG, Catalog
+from ..catalog import Catalog, catalog_or_active
 from .conversation import Conversation, scan
 from .findings import RULES, Finding, Severity
 from .rules import (
@@ -17,22 +17,24 @@ from .rules import (
     check_advice,
     check_context,
     check_json_mode,
+    check_modalities,
     check_omni,
     check_ranges,
     check_thinking,
     check_tools,
-    is_omni,
+    check_unknown_model,
 )
 
 __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"]
 
 
-def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -> Conversation:
+def inspect(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> Conversation:
     """Validate ``request`` and return the findings with what the pass learned (tool rounds, size)."""
     if type(request) is not dict and not isinstance(request, Mapping):
         raise TypeError(
             f"a request is a mapping of create() arguments, got {type(request).__name__}"
         )
+    catalog = catalog_or_active(catalog)
     r = Request.of(request, catalog)
     fmt = r.params.get("response_format")
     want_json = fmt is not None and isinstance(fmt, Mapping) and fmt.get("type") == "json_object"
@@ -41,8 +43,10 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -
     # Each rule runs only when the request has what it checks: this runs before every call.
     if r.thinking or r.forced:
         found += check_thinking(r)
-    if is_omni(r.model):
+    if r.stream_only:
         found += check_omni(r)
+    if conv.media:
+        found += check_modalities(r, conv)
     if fmt is not None:
         found += check_json_mode(r, conv)
     found += check_ranges(r)
@@ -50,14 +54,17 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -
         found += check_tools(r)
     found += check_context(r, conv)
     found += check_advice(r, conv)
+    if r.info is None:
+        found += check_unknown_model(r, catalog)
     return conv
 
 
-def validate(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -> list[Finding]:
+def validate(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> list[Finding]:
     """Every problem DashScope would reject (errors) or that costs you (warnings), in message order.
 
     ``request`` holds the keyword arguments of ``client.chat.completions.create(...)``
     (``extra_body`` nested) or a wire body (``enable_thinking`` at the top). Messages may be dicts
-    or the SDK's message objects.
+    or the SDK's message objects. ``catalog``: the model table (default: the built-in one with
+    ``QWENOBS_CATALOG``'s corrections).
     """
     return inspect(request, catalog=catalog).findings

@@ -34,6 +34,7 @@ class Conversation:
     count: int = 0
     system_prompt: str = ""  # the text of the leading system messages
     mentions_json: bool = False
+    media: dict[str, int] = dataclasses.field(default_factory=dict)  # kind -> first message index
 
 
 def _call_fields(call: Any) -> tuple[Any, str]:
@@ -87,7 +88,14 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             calls = field(m, "tool_calls")
             call_id = field(m, "tool_call_id") if role == "tool" else None
 
-        text = content if type(content) is str else "" if content is None else message_text(content)
+        if type(content) is str:
+            text = content
+        elif content is None:
+            text = ""
+        else:
+            text = message_text(content)
+            if type(content) is list:
+                _note_media(conv.media, content, i)
         # An ASCII str knows it is ASCII in O(1); otherwise 4 bytes a character bound UTF-8.
         bound += len(text) if text.isascii() else 4 * len(text)
         if not json_seen and _JSON_WORD.search(text):
@@ -160,6 +168,24 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
     conv.text_bytes_bound = bound
     conv.mentions_json = json_seen
     return conv
+
+
+# Content part types -> what they carry (OpenAI's names and DashScope's own).
+_MEDIA_KINDS = {
+    "image_url": "image",
+    "image": "image",
+    "video_url": "video",
+    "video": "video",
+    "input_audio": "audio",
+    "audio": "audio",
+}
+
+
+def _note_media(media: dict[str, int], parts: list[Any], index: int) -> None:
+    for part in parts:
+        kind = _MEDIA_KINDS.get(field(part, "type"))
+        if kind is not None and kind not in media:
+            media[kind] = index
 
 
 def _close_round(conv: Conversation, pending: dict[Any, bool], opened_at: int) -> None:

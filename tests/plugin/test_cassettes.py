@@ -58,7 +58,7 @@ def test_unmatched_request_in_replay_says_which_and_how_to_rerecord(suite):
 
         @pytest.mark.qwen_cassette
         def test_answer():
-            assert app.ask("A different question?") == "answer from the service"
+            assert app.ask("A different question?", temperature=0.3) == "answer from the service"
 
         @pytest.mark.qwen_cassette
         def test_never_recorded():
@@ -74,6 +74,11 @@ def test_unmatched_request_in_replay_says_which_and_how_to_rerecord(suite):
             "  cassette: cassettes/test_app/test_answer.yaml, 1 recorded interaction(s)",
             "  unmatched: POST /compatible-mode/v1/chat/completions model='qwen-plus'"
             " last message user: 'A different question?'",
+            "    closest recorded: interaction 1: POST /compatible-mode/v1/chat/completions"
+            " model='qwen-plus' last message user: 'What is DashScope?'",
+            "    differs in:",
+            "      messages[0].content: recorded 'What is DashScope?', sent 'A different question?'",
+            "      temperature: sent 0.3, not recorded",
             "Re-record it against the real service with:",
             "  pytest test_app.py::test_answer --qwen-record-mode=once",
             "(new_episodes keeps what is recorded and adds new requests; rewrite starts over)",
@@ -268,3 +273,37 @@ def qwen_cassette_config():
     response = _load(suite.cassettes()[0])["interactions"][0]["response"]
     assert response["headers"]["x-recorded-by"] == ["qwen-suite"]
     suite.run().assert_outcomes(passed=2)
+
+
+def test_a_repeated_request_names_the_recording_it_already_played(suite):
+    suite.test(RECORDED_TESTS)
+    suite.run("--qwen-record-mode=once").assert_outcomes(passed=2)
+    suite.test(
+        """
+        import app, pytest
+
+        @pytest.mark.qwen_cassette
+        def test_answer():
+            app.ask("What is DashScope?")
+            app.ask("What is DashScope?")
+        """
+    )
+    result = suite.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["    closest recorded: interaction 1: * (identical, already played: *"]
+    )
+
+
+def test_differences_name_the_key_and_the_message():
+    from pytest_qwenobs.jsondiff import differences
+
+    recorded = {"model": "qwen-plus", "messages": [{"role": "user", "content": "a"}], "n": 1}
+    sent = {"model": "qwen-max", "messages": [{"role": "user", "content": "a"}, {"role": "x"}]}
+    assert differences(recorded, sent) == [
+        "model: recorded 'qwen-plus', sent 'qwen-max'",
+        "messages: 1 item(s) recorded, 2 sent; only sent: [{'role': 'x'}]",
+        "n: recorded 1, not sent",
+    ]
+    assert differences(recorded, recorded) == []
+    assert differences("x" * 100, "y") == [f"body: recorded '{'x' * 56}..., sent 'y'"]

@@ -187,3 +187,31 @@ def test_qwen_server_is_one_server_with_a_script_per_test(suite):
     result.stdout.fnmatch_lines(
         ["qwen_server: 1 scripted answer(s) were never requested:", "  fake: .reply('left over')"]
     )
+
+
+def test_an_app_with_the_sdks_default_retries_sees_the_scripted_error(suite):
+    # The app's own client keeps openai's default max_retries=2.
+    suite.test(
+        """
+        import openai, pytest
+
+        def ask(base_url="https://dashscope.aliyuncs.com/compatible-mode/v1"):
+            with openai.OpenAI(api_key="sk-app", base_url=base_url) as llm:
+                return llm.chat.completions.create(
+                    model="qwen-plus", messages=[{"role": "user", "content": "hi"}], max_tokens=8
+                ).choices[0].message.content
+
+        def test_rate_limited(qwen_fake):
+            qwen_fake.fail(429)
+            with pytest.raises(openai.RateLimitError):
+                ask()
+            assert [(c.attempt, c.status) for c in qwen_fake.calls] == [(0, 429), (1, 429), (2, 429)]
+
+        def test_retry_logic(qwen_server):
+            qwen_server.fail(503, times=1)
+            qwen_server.reply("recovered")
+            assert ask(qwen_server.base_url) == "recovered"
+            assert [c.status for c in qwen_server.calls] == [503, 200]
+        """
+    )
+    suite.run().assert_outcomes(passed=2)
