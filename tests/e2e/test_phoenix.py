@@ -123,7 +123,7 @@ def test_an_agent_run_arrives_in_phoenix_with_attributes_and_links(phoenix):
     assert len(chats) == 2 and len(tools) == 2
     agent_id = agent["context"]["span_id"]
     assert all(s["parent_id"] == agent_id for s in [*chats, *tools])
-    assert agent["attributes"]["dashscope.agent.rounds"] == 1
+    assert agent["attributes"]["dashscope.agent.rounds"] == 2  # a round is one model call
     assert agent["attributes"]["dashscope.agent.tool_calls"] == 2
     first, second = (c["attributes"] for c in chats)
     assert first["dashscope.response.tool_calls"] == 2 and first[
