@@ -158,3 +158,38 @@ def test_a_zstd_stream(tmp_path, capsys, expected):
     subprocess.run([zstd, "-q", "--rm", str(plain)], check=True)
     code, out, _ = run(capsys, tmp_path / "traces.json.zst", "-o", tmp_path / "r.html")
     assert code == 0 and f"{expected['calls']:,} chat calls" in out
+
+
+def test_a_loop_guard_stop_and_the_cost_from_live_instrumentation(tmp_path):
+    from qwenobs.report import aggregate
+
+    path = tmp_path / "spans.jsonl"
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=TracerProvider(), spans_file=path)
+    fake = FakeDashScope()
+    fake.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Hangzhou"}}], repeat=True)
+    messages = [{"role": "user", "content": "Umbrella?"}]
+    try:
+        with fake.intercept(), pytest.raises(qwenobs.AgentLoopError):
+            client = openai.OpenAI(api_key="sk-test", base_url=demo.BASE_URL)
+            with qwenobs.agent("looper", max_rounds=2):
+                while True:
+                    message = (
+                        client.chat.completions.create(
+                            model="qwen-plus", messages=messages, tools=demo.TOOLS, max_tokens=64
+                        )
+                        .choices[0]
+                        .message
+                    )
+                    messages.append(message)
+                    for call in message.tool_calls:
+                        messages.append(
+                            {"role": "tool", "tool_call_id": call.id, "content": "rain"}
+                        )
+    finally:
+        qwenobs.uninstrument()
+    results = aggregate([path]).results
+    (agent,) = results["agents"]
+    assert (agent["agent"], agent["runs"], agent["loop_guard_stops"]) == ("looper", 1, 1)
+    (cost,) = results["cost_by_currency"]
+    assert cost["currency"] == "CNY" and cost["amount"] > 0 and cost["calls"] == 2
