@@ -53,6 +53,12 @@ PURE = {
     "qwenobs.fake.samples",
     "qwenobs.fake.script",
     "qwenobs.fake.sse",
+    "qwenobs.replay",
+    "qwenobs.replay.capture",
+    "qwenobs.replay.compare",
+    "qwenobs.replay.player",
+    "qwenobs.replay.recording",
+    "qwenobs.replay.sources",
 }
 IMPURE_LIBRARIES = ("openai", "opentelemetry", "wrapt", "httpx", "httpx2", "respx", "pytest")
 # the demo and its span printer, the spans file exporter, the report

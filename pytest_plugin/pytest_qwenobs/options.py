@@ -14,6 +14,10 @@ MARKERS = (
     "a cassette (default cassettes/<test module>/<test name>.yaml)",
     "qwen_spans(**instrument_options): options for qwenobs.instrument() in the qwen_spans fixture "
     "(validate, capture_content, hosts, ...)",
+    "qwen_replay(source, trace_id=None, *, json_as_data=False, ignore=(), pace=None, "
+    "allow_unplayed=False): answer this test's calls with a captured conversation (OTLP/JSON "
+    "lines, phoenix://..., a cassette or a .replay.json, relative to the test module) and fail "
+    "the test where the application's calls differ from it",
 )
 
 

@@ -67,12 +67,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The marker alone turns the cassette on; no autouse fixture taxes tests that don't use it.
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if (
-            names is not None
-            and "qwen_cassette" not in names
-            and item.get_closest_marker("qwen_cassette") is not None
-        ):
+        if names is None:
+            continue
+        if "qwen_cassette" not in names and item.get_closest_marker("qwen_cassette") is not None:
             names.insert(0, "qwen_cassette")
+        replay = item.get_closest_marker("qwen_replay") is not None
+        if replay and "qwen_fake" not in names and "qwen_server" not in names:
+            names.insert(0, "qwen_fake")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -182,9 +183,42 @@ def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[A
     from .fakes import FakeSettings
 
     settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake"))
-    fake = FakeDashScope(**settings.fake_kwargs)
+    replay = request.node.get_closest_marker("qwen_replay")
+    if replay is None:
+        fake = FakeDashScope(**settings.fake_kwargs)
+    else:
+        fake = _replaying_fake(request, replay, settings.fake_kwargs)
     request.config.hook.pytest_qwen_fake_created(fake=fake, request=request)
     return fake, settings
+
+
+def _replaying_fake(request: pytest.FixtureRequest, marker: Any, options: dict[str, Any]) -> Any:
+    """The fake of a ``qwen_replay`` test, and the check that fails it where the app differs."""
+    from qwenobs.fake import FakeDashScope
+
+    from .cassettes import resolve_path
+
+    kwargs = dict(marker.kwargs)
+    source = marker.args[0] if marker.args else kwargs.pop("source", None)
+    if source is None:
+        raise pytest.UsageError("qwen_replay needs the recording: @pytest.mark.qwen_replay(PATH)")
+    allow_unplayed = kwargs.pop("allow_unplayed", False)
+    text = str(source)
+    if "://" not in text:
+        text = str(resolve_path(Path(str(request.node.path)), text))
+    fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **options)
+
+    def check(failed: bool) -> str | None:
+        from qwenobs.replay import ReplayMismatch
+
+        try:
+            fake.replay.check(allow_unplayed=allow_unplayed or failed)
+        except ReplayMismatch as mismatch:
+            return str(mismatch)
+        return None
+
+    _add_check(request, check)
+    return fake
 
 
 def _check_unused(fixture: str, pending: Callable[[], list[str]]) -> Callable[[bool], str | None]:
