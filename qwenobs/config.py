@@ -1,16 +1,33 @@
 """What ``instrument()`` was asked for: the settings, the validate modes, and how arguments and the
-environment resolve into them (arguments win over the environment, the environment over defaults)."""
+environment resolve into them (arguments win over the environment, the environment over defaults).
+
+A wrong argument raises, naming it. A wrong environment value never does: configuration read at
+start-up (``opentelemetry-instrument`` users meet it first) must not crash the application, so it
+is logged once on the ``qwenobs`` logger and the default is used instead.
+"""
 
 from __future__ import annotations
 
+import functools
+import ipaddress
+import logging
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
+from . import checks
 from .catalog import DEFAULT_CATALOG, Catalog
+
+log = logging.getLogger("qwenobs")
 
 VALIDATE_MODES = ("raise", "warn", "off")
 _TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+_WHERE = "qwenobs.instrument()"
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9_.-]*[a-z0-9])?")
+_A_HOST = "a host name such as 'llm-proxy.internal' (no scheme, port or path)"
 
 
 @dataclass(frozen=True)
@@ -23,34 +40,118 @@ class Settings:
     catalog: Catalog = DEFAULT_CATALOG
 
 
-def _env_flag(name: str) -> bool | None:
-    value = os.environ.get(name)
-    return None if value is None else value.strip().lower() in _TRUE
-
-
 def resolve_settings(
     validate: str | None = None,
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
-    hosts: Iterable[str] = (),
+    hosts: str | Iterable[str] = (),
     stream_usage: bool = True,
     catalog: Catalog | None = None,
 ) -> Settings:
     """Settings from ``instrument()``'s arguments and the environment."""
-    mode = (validate or os.environ.get("QWENOBS_VALIDATE") or "raise").strip().lower()
-    if mode not in VALIDATE_MODES:
-        raise ValueError(f"validate must be one of {', '.join(VALIDATE_MODES)}, got {mode!r}")
+    checks.flag(_WHERE, "capture_content", capture_content, optional=True)
+    checks.flag(_WHERE, "capture_reasoning", capture_reasoning, optional=True)
+    checks.flag(_WHERE, "stream_usage", stream_usage)
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise checks.wrong_type(_WHERE, "catalog", catalog, "a qwenobs.Catalog or None")
+    mode = _mode(validate) if validate is not None else _env_mode()
     if capture_content is None:
-        capture_content = bool(_env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"))
+        capture_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
     if capture_reasoning is None:
-        capture_reasoning = bool(_env_flag("QWENOBS_CAPTURE_REASONING"))
-    env_hosts = [h for h in os.environ.get("QWENOBS_HOSTS", "").split(",") if h.strip()]
-    all_hosts = frozenset(h.strip().lower() for h in [*env_hosts, *hosts])
+        capture_reasoning = _env_flag("QWENOBS_CAPTURE_REASONING")
     return Settings(
         mode,
         capture_content,
         capture_reasoning,
-        all_hosts,
+        frozenset([*_env_hosts(), *host_names(hosts)]),
         stream_usage,
         catalog or DEFAULT_CATALOG,
     )
+
+
+def host_names(hosts: Any, where: str = _WHERE) -> list[str]:
+    """``hosts`` as lower-case host names: one comma-separated str (like ``QWENOBS_HOSTS``) or an
+    iterable of them. A URL, a port or an empty name raises ValueError."""
+    if isinstance(hosts, str):
+        names = [name for name in hosts.split(",") if name.strip()]
+    elif isinstance(hosts, Iterable) and not isinstance(hosts, bytes):
+        names = list(hosts)
+    else:
+        raise checks.wrong_type(where, "hosts", hosts, "a host name, or a list of host names")
+    out = []
+    for name in names:
+        if not isinstance(name, str):
+            raise checks.wrong_type(where, "hosts", name, f"a list of str, each {_A_HOST}")
+        if not _is_host(host := name.strip().lower()):
+            raise checks.wrong_value(where, "hosts", name, f"a list of host names, each {_A_HOST}")
+        out.append(host)
+    return out
+
+
+def _is_host(name: str) -> bool:
+    if _HOST_NAME.fullmatch(name):
+        return True
+    try:
+        return isinstance(ipaddress.ip_address(name), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
+def _mode(value: Any) -> str:
+    accepted = f"one of {', '.join(VALIDATE_MODES)} (or None for QWENOBS_VALIDATE)"
+    if not isinstance(value, str):
+        raise checks.wrong_type(_WHERE, "validate", value, accepted)
+    mode = value.strip().lower()
+    if mode not in VALIDATE_MODES:
+        raise checks.wrong_value(_WHERE, "validate", value, accepted)
+    return mode
+
+
+# -- the environment: a bad value is logged once and the default used ---------------------------
+
+
+@functools.cache
+def _bad_environment(name: str, value: str, accepted: str, default: str) -> None:
+    # Cached: each bad value is logged once per process, however often instrument() runs.
+    log.warning("qwenobs: ignoring %s=%r: expected %s; using %s", name, value, accepted, default)
+
+
+def _env_mode() -> str:
+    value = os.environ.get("QWENOBS_VALIDATE")
+    if value is None or not value.strip():
+        return "raise"
+    mode = value.strip().lower()
+    if mode in VALIDATE_MODES:
+        return mode
+    _bad_environment("QWENOBS_VALIDATE", value, "raise, warn or off", "the default, raise")
+    return "raise"
+
+
+def _env_flag(name: str) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return False
+    flag = value.strip().lower()
+    if flag in _TRUE:
+        return True
+    if flag not in _FALSE:
+        _bad_environment(name, value, "true or false (1/0, yes/no, on/off)", "the default, false")
+    return False
+
+
+def _env_hosts() -> list[str]:
+    out = []
+    for name in os.environ.get("QWENOBS_HOSTS", "").split(","):
+        if not name.strip():
+            continue  # a stray or trailing comma
+        host = name.strip().lower()
+        if _is_host(host):
+            out.append(host)
+        else:
+            _bad_environment(
+                "QWENOBS_HOSTS",
+                name,
+                f"comma-separated host names, each {_A_HOST}",
+                "the other hosts listed",
+            )
+    return out

@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .checks import wrong_type
 from .errors import TokenizerUnavailable
 from .fields import field, jsonable, message_text
 
@@ -66,6 +67,8 @@ def _encoding() -> Any:
 
 def count_tokens(text: str) -> int:
     """Number of Qwen tokens in ``text`` (special-token look-alikes count as plain text)."""
+    if not isinstance(text, str):
+        raise wrong_type("qwenobs.count_tokens()", "text", text, "a str")
     if not text:
         return 0
     encode = _encoding().encode_ordinary
@@ -107,6 +110,11 @@ def estimate_prompt_tokens(messages: Iterable[Any], tools: Iterable[Any] | None 
 
     Messages may be dicts or SDK message objects. Images and audio parts are not counted.
     """
+    where = "qwenobs.estimate_prompt_tokens()"
+    if not _a_list(messages):
+        raise wrong_type(where, "messages", messages, "a list of messages")
+    if tools is not None and not _a_list(tools):
+        raise wrong_type(where, "tools", tools, "a list of tool definitions or None")
     total = REPLY_PRIMER
     for message in messages:
         total += PER_MESSAGE + count_tokens(message_text(field(message, "content")))
@@ -121,3 +129,8 @@ def estimate_prompt_tokens(messages: Iterable[Any], tools: Iterable[Any] | None 
             "\n".join(json.dumps(t, ensure_ascii=False, default=jsonable) for t in tools)
         )
     return total
+
+
+def _a_list(value: Any) -> bool:
+    """A list, tuple or other iterable of items; not one string or one mapping."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)

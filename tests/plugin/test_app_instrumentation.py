@@ -160,8 +160,9 @@ def test_a_stream_cassette_replays_with_qwenobs_on_or_off(suite, monkeypatch, re
 
 
 def test_instrumenting_twice_in_one_test_still_restores_what_ran_before():
-    import qwenobs
     from pytest_qwenobs.spans import QwenSpans
+
+    import qwenobs
 
     qwenobs.uninstrument()
     qwenobs.instrument(validate="warn")
