@@ -65,6 +65,15 @@ def _as_request(data: Any, path: Path, number: int) -> dict[str, Any]:
     )
 
 
+def lint_request(request: dict[str, Any]) -> list[Finding]:
+    """The findings for one request; a bare message list (``messages`` alone) is judged as
+    messages only: it has no parameters to find fault with (no ``max-tokens-unset``)."""
+    findings = validate(request)
+    if request.keys() == {"messages"}:
+        return [f for f in findings if f.param is None or f.param == "messages"]
+    return findings
+
+
 def _lint(args: argparse.Namespace) -> int:
     results: list[tuple[str, int, Finding]] = []
     for name in args.files:
@@ -74,7 +83,7 @@ def _lint(args: argparse.Namespace) -> int:
             print(f"qwenobs lint: {exc}", file=sys.stderr)
             return EXIT_UNREADABLE
         for number, request in enumerate(requests, 1):
-            results.extend((name, number, f) for f in validate(request))
+            results.extend((name, number, f) for f in lint_request(request))
     if args.format == "json":
         rows = [
             {

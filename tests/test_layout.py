@@ -27,6 +27,7 @@ PURE = {
     "qwenobs.attributes",
     "qwenobs.cassettes",
     "qwenobs.catalog",
+    "qwenobs.checks",
     "qwenobs.config",
     "qwenobs.conversations",
     "qwenobs.errors",

@@ -4,6 +4,7 @@ inside the fixtures that need them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,10 +160,13 @@ def _add_check(request: pytest.FixtureRequest, check: Callable[[bool], str | Non
     request.node.stash.setdefault(_CHECKS, []).append(check)
 
 
-def _marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+def _marker_kwargs(
+    request: pytest.FixtureRequest, name: str, accepted: tuple[str, ...]
+) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     # Closest last, so a test's marker wins over its class's and module's.
     for marker in reversed(list(request.node.iter_markers(name))):
+        options.check_marker(name, marker.args, marker.kwargs, accepted)
         merged.update(marker.kwargs)
     return merged
 
@@ -180,9 +184,11 @@ def qwen_fake_config() -> dict[str, Any]:
 def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[Any, Any]:
     from qwenobs.fake import FakeDashScope
 
-    from .fakes import FakeSettings
+    from .fakes import PLUGIN_KEYS, FakeSettings
 
-    settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake"))
+    accepted = (*PLUGIN_KEYS, *options.keyword_names(FakeDashScope.__init__))
+    options.check_config("qwen_fake_config", config, accepted)
+    settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake", accepted))
     replay = request.node.get_closest_marker("qwen_replay")
     if replay is None:
         fake = FakeDashScope(**settings.fake_kwargs)
@@ -192,12 +198,19 @@ def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[A
     return fake, settings
 
 
-def _replaying_fake(request: pytest.FixtureRequest, marker: Any, options: dict[str, Any]) -> Any:
+def _replaying_fake(
+    request: pytest.FixtureRequest, marker: Any, fake_kwargs: dict[str, Any]
+) -> Any:
     """The fake of a ``qwen_replay`` test, and the check that fails it where the app differs."""
     from qwenobs.fake import FakeDashScope
 
     from .cassettes import resolve_path
 
+    accepted = ("source", "trace_id", "allow_unplayed", "conversation_id", "json_as_data")
+    accepted += ("ignore", "pace")
+    options.check_marker(
+        "qwen_replay", marker.args, marker.kwargs, accepted, ("source", "trace_id")
+    )
     kwargs = dict(marker.kwargs)
     source = marker.args[0] if marker.args else kwargs.pop("source", None)
     if source is None:
@@ -206,7 +219,7 @@ def _replaying_fake(request: pytest.FixtureRequest, marker: Any, options: dict[s
     text = str(source)
     if "://" not in text:
         text = str(resolve_path(Path(str(request.node.path)), text))
-    fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **options)
+    fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **fake_kwargs)
 
     def check(failed: bool) -> str | None:
         from qwenobs.replay import ReplayMismatch
@@ -305,15 +318,18 @@ def qwen_server(
 def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     """qwenobs instrumentation on for this test, into in-memory span and metric pipelines:
     ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
-    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker."""
+    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker. Afterwards the instrumentation
+    that ran before (the application's own, or none) is back, with its settings and providers."""
+    import qwenobs
     from qwenobs.extras import need
 
     need("opentelemetry.sdk", "testing", "qwen_spans")
-    from .spans import QwenSpans
+    from .spans import PROVIDERS, QwenSpans
 
+    accepted = options.keyword_names(qwenobs.instrument, leave_out=PROVIDERS)
     spans_file = _spans_file(request.config)
     spans = QwenSpans(test=request.node.nodeid if spans_file else None)
-    spans.instrument(**_marker_kwargs(request, "qwen_spans"))
+    spans.instrument(**_marker_kwargs(request, "qwen_spans", accepted))
     try:
         yield spans
     finally:
@@ -345,15 +361,21 @@ def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str
     marker = request.node.get_closest_marker("qwen_cassette")
     args = marker.args if marker else ()
     kwargs = marker.kwargs if marker else {}
+    options.check_marker("qwen_cassette", args, kwargs, ("path", "scrub"), positional=("path",))
     test_file = Path(str(request.node.path))
     given = args[0] if args else kwargs.get("path")
+    if given is not None and not isinstance(given, str | os.PathLike):
+        raise TypeError(
+            "@pytest.mark.qwen_cassette: path must be a str or a path (relative to the test "
+            f"module), got {type(given).__name__} {given!r}"
+        )
     path = (
         resolve_path(test_file, given)
         if given
         else default_path(test_file, request.node.name, _class_name(request))
     )
     rec = Recording(path, options.record_mode(request.config), request.node.nodeid)
-    scrub = [*options.scrub_names(request.config), *kwargs.get("scrub", ())]
+    scrub = [*options.scrub_names(request.config), *options.names("qwen_cassette", "scrub", kwargs)]
     with recording(rec, scrub, qwen_cassette_config):
         _add_check(request, lambda failed: rec.failure())
         yield rec.cassette

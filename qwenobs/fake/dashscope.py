@@ -87,22 +87,27 @@ class FakeDashScope(Engine):
         return self._router
 
     @contextmanager
-    def intercept(self, hosts: tuple[str, ...] | list[str] = ()) -> Iterator[FakeDashScope]:
+    def intercept(self, hosts: str | tuple[str, ...] | list[str] = ()) -> Iterator[FakeDashScope]:
         """Route every OpenAI SDK client's DashScope traffic in this process to the fake.
 
         DashScope hosts are ``*.aliyuncs.com`` and any URL with a ``/compatible-mode/`` path;
-        ``hosts`` adds more (``"llm-proxy.internal"``). Other traffic passes through untouched.
+        ``hosts`` adds more (``"llm-proxy.internal"``, or a list). Other traffic passes through
+        untouched.
         """
         need("respx", EXTRA, "fake.intercept()")
+        from ..config import host_names
         from .inprocess import intercept
 
-        with intercept(self.router, tuple(hosts)):
+        with intercept(self.router, tuple(host_names(hosts, "fake.intercept()"))):
             yield self
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
         """A real HTTP server for the fake (aiohttp, on a background thread); use it as
         ``with fake.serve() as server:``. It binds 127.0.0.1; another ``host`` warns."""
         need("aiohttp", EXTRA, "fake.serve()")
+        from .. import checks
         from .server import FakeServer
 
+        checks.text("fake.serve()", "host", host, optional=False, empty=False)
+        checks.integer("fake.serve()", "port", port, minimum=0, maximum=65535, optional=False)
         return FakeServer(self, host, port)
