@@ -194,6 +194,7 @@ def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[A
         fake = FakeDashScope(**settings.fake_kwargs)
     else:
         fake = _replaying_fake(request, replay, settings.fake_kwargs)
+    _add_check(request, lambda failed: _internal_errors(fake))
     request.config.hook.pytest_qwen_fake_created(fake=fake, request=request)
     return fake, settings
 
@@ -232,6 +233,18 @@ def _replaying_fake(
 
     _add_check(request, check)
     return fake
+
+
+def _internal_errors(fake: Any) -> str | None:
+    """The fake failing inside is a bug to see, not a 500 for the app to retry past."""
+    if not fake.internal_errors:
+        return None
+    lines = "\n".join(f"  {error}" for error in fake.internal_errors)
+    return (
+        f"the fake DashScope failed inside on {len(fake.internal_errors)} request(s), each "
+        f"answered a 500 fake_internal_error (tracebacks on the 'qwenobs.fake.engine' logger):\n"
+        f"{lines}"
+    )
 
 
 def _check_unused(fixture: str, pending: Callable[[], list[str]]) -> Callable[[bool], str | None]:

@@ -187,6 +187,9 @@ class Engine:
         self.calls = Calls()
         self.cache = PrefixCache()
         self.retries = Retries()
+        # The fake's own failures ("TypeError: ... on POST /path"): each answered a 500, and the
+        # pytest plugin fails the test that caused them.
+        self.internal_errors: list[str] = []
         self._lock = threading.Lock()
 
     reply = _delegate(Route.reply)
@@ -220,6 +223,10 @@ class Engine:
             log.exception("the fake DashScope failed on %s %s", request.method, request.path)
             spec = error_bodies.internal_error(exc, log.name)
             body, response, answer = None, error_response(spec, request_id), None
+            with self._lock:
+                self.internal_errors.append(
+                    f"{type(exc).__name__}: {exc} on {request.method} {request.path}"
+                )
         with self._lock:
             self.calls.append(Call(request, body, response, answer))
         return response
