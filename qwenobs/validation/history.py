@@ -24,7 +24,7 @@ from typing import Any
 from ..tokens import Tally
 from .conversation import Conversation, Scan, not_a_message_list
 
-MAX_MESSAGES = 50_000  # held over all conversations
+MAX_MESSAGES = 20_000  # held over all conversations (about 8 MiB of tool-call rounds)
 PER_START = 4  # conversations kept that begin with the same two messages
 
 
