@@ -72,8 +72,9 @@ async def test_a_truncated_conversation_is_judged_afresh(telemetry, fake, is_asy
 async def test_an_earlier_message_edited_in_place_is_seen(telemetry, fake, is_async):
     fake.reply("ok", repeat=True)
     messages = [SYSTEM, {"role": "user", "content": "Plan a week."}, *tool_round(0)]
+    messages += tool_round(1)
     await send(fake, messages, is_async)
-    messages[3]["tool_call_id"] = "call_unknown"  # in place, on the dict sent before
+    messages[3]["tool_call_id"] = "call_unknown"  # in place, on a dict sent before
     messages.append({"role": "user", "content": "And tomorrow?"})
     with pytest.raises(qwenobs.QwenValidationError, match="call_unknown"):
         await send(fake, messages, is_async)
