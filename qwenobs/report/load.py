@@ -4,7 +4,7 @@ one narrow, typed table ``spans``, a row per span and a column per attribute the
 DuckDB reads and parses the files itself (``read_json_objects`` + ``json_transform``), never
 Python: one pass over the JSON, in a bounded amount of memory. The views the report queries
 (``chat_calls``, ``agent_runs``, ``findings``) are defined on that table here, and on the
-Collector's ClickHouse table in ``queries.CLICKHOUSE_VIEWS``, with the same columns.
+Collector's ClickHouse table by ``queries.clickhouse_views()``, with the same columns.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ _SCHEMA = (
     '"status":{"code":"INTEGER","message":"VARCHAR"}}]}]}]}'
 ).replace("KV", _KV)
 
-# column -> (attribute, type): the attributes the report reads (each costs a pass over a span's
-# attributes, so only these), typed however they were written
+# column -> (attribute, type): the attributes the report reads (each costs a lookup in every
+# span, so only these), typed however they were written
 COLUMNS: dict[str, tuple[str, str]] = {
     "operation": (sc.OPERATION, "str"),
     "model": (sc.REQUEST_MODEL, "str"),
