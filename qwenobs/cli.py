@@ -65,6 +65,15 @@ def _as_request(data: Any, path: Path, number: int) -> dict[str, Any]:
     )
 
 
+def lint_request(request: dict[str, Any]) -> list[Finding]:
+    """The findings for one request; a bare message list (``messages`` alone) is judged as
+    messages only: it has no parameters to find fault with (no ``max-tokens-unset``)."""
+    findings = validate(request)
+    if request.keys() == {"messages"}:
+        return [f for f in findings if f.param is None or f.param == "messages"]
+    return findings
+
+
 def _lint(args: argparse.Namespace) -> int:
     results: list[tuple[str, int, Finding]] = []
     for name in args.files:
@@ -74,7 +83,7 @@ def _lint(args: argparse.Namespace) -> int:
             print(f"qwenobs lint: {exc}", file=sys.stderr)
             return EXIT_UNREADABLE
         for number, request in enumerate(requests, 1):
-            results.extend((name, number, f) for f in validate(request))
+            results.extend((name, number, f) for f in lint_request(request))
     if args.format == "json":
         rows = [
             {
@@ -160,7 +169,44 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-limit", default="1GB", help="the query engine's memory (default 1GB)"
     )
     report.set_defaults(run=_report)
+    capture = commands.add_parser(
+        "capture",
+        help="turn a captured conversation into a replay file and a pytest module",
+        description="Read one trace (OTLP/JSON lines, phoenix://HOST:PORT, or a qwenobs "
+        "cassette), redact secrets and your patterns, and write NAME.replay.json and "
+        "test_NAME.py to the output folder. Exit 2 when the source cannot be replayed.",
+    )
+    capture.add_argument("source", metavar="SOURCE")
+    capture.add_argument("--trace-id", help="the 32 hex digits a trace UI shows")
+    capture.add_argument("-o", "--output", required=True, type=Path, metavar="FOLDER")
+    capture.add_argument("--name", default="incident", help="names the files and the test")
+    capture.add_argument(
+        "--redact", action="append", default=[], metavar="REGEX", help="more text to redact"
+    )
+    capture.set_defaults(run=_capture)
     return parser
+
+
+def _capture(args: argparse.Namespace) -> int:
+    from .replay import ReplayUnavailable
+    from .replay.capture import capture
+
+    try:
+        data, module, counts, notes = capture(
+            args.source, args.trace_id, args.output, args.name, args.redact
+        )
+    except (ReplayUnavailable, ValueError, ConnectionError) as exc:
+        print(f"qwenobs capture: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"wrote {data} and {module}")
+    for rule, count in sorted(counts.items()):
+        print(f"redacted {count} value{'s' * (count != 1)}: {rule}")
+    if not counts:
+        print("redacted nothing (no secrets found; --redact REGEX for personal data)")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"next: edit run_application in {module.name}, then run pytest {module}")
+    return EXIT_OK
 
 
 def _catalog(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ PURE = {
     "qwenobs.attributes",
     "qwenobs.cassettes",
     "qwenobs.catalog",
+    "qwenobs.checks",
     "qwenobs.config",
     "qwenobs.conversations",
     "qwenobs.errors",
@@ -53,6 +54,12 @@ PURE = {
     "qwenobs.fake.samples",
     "qwenobs.fake.script",
     "qwenobs.fake.sse",
+    "qwenobs.replay",
+    "qwenobs.replay.capture",
+    "qwenobs.replay.compare",
+    "qwenobs.replay.player",
+    "qwenobs.replay.recording",
+    "qwenobs.replay.sources",
 }
 IMPURE_LIBRARIES = ("openai", "opentelemetry", "wrapt", "httpx", "httpx2", "respx", "pytest")
 # the demo and its span printer, the spans file exporter, the report

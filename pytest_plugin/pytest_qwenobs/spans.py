@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from qwenobs.instrumentor import Instrumentation
 
 
+# instrument() options the qwen_spans fixture sets itself.
+PROVIDERS = ("tracer_provider", "meter_provider")
+
+
 class SpanAssertionError(AssertionError):
     """A span lookup found no match (or more than one); the message lists the spans."""
 

@@ -97,7 +97,7 @@ class FakeApp:
             response = await self._answers.answer(request)
         except Exception as exc:  # the boundary of a request: a bug in the fake answers a 500
             log.exception("the fake DashScope failed on %s %s", http.method, path)
-            response = _plain_error(_internal_error(exc))
+            response = _plain_error(error_bodies.internal_error(exc, log.name))
         return await _send(http, response)
 
 
@@ -143,15 +143,6 @@ async def _write_paced(out: web.StreamResponse, parts: tuple[Part, ...]) -> None
             await out.write_eof(data)
     if not parts:
         await out.write_eof()
-
-
-def _internal_error(exc: Exception) -> error_bodies.ErrorSpec:
-    return error_bodies.for_status(
-        500,
-        "fake_internal_error",
-        f"qwenobs FakeDashScope failed on this request: {type(exc).__name__}: {exc} "
-        f"(the traceback is logged by {log.name!r})",
-    )
 
 
 def _plain_error(spec: error_bodies.ErrorSpec) -> Response:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import checks
 from ..fields import message_text
 
 # A partial answer for failures that strike mid-stream when the script gives no text of its own.
@@ -25,12 +26,35 @@ class ToolCall:
     id: str | None = None
 
     @classmethod
-    def of(cls, spec: Mapping[str, Any]) -> ToolCall:
+    def of(cls, spec: Any, where: str = "reply()", index: int = 0) -> ToolCall:
+        """A tool call from ``{"name": ..., "arguments": str or mapping, "id": optional}``."""
+        name = f"tool_calls[{index}]"
+        if not isinstance(spec, Mapping):
+            raise checks.wrong_type(where, name, spec, _TOOL_CALL)
+        checks.keys(where, name, spec, ("name", "arguments", "id"))
         if "name" not in spec:
-            raise ValueError(f"a tool call needs a 'name': {dict(spec)!r}")
+            raise ValueError(f"{where}: {name} has no 'name'; a tool call is {_TOOL_CALL}")
+        checks.text(where, f"{name}['name']", spec["name"], optional=False, empty=False)
+        checks.text(where, f"{name}['id']", spec.get("id"), empty=False)
         args = spec.get("arguments", {})
-        text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+        if isinstance(args, str):
+            checks.text(where, f"{name}['arguments']", args)
+            return cls(spec["name"], args, spec.get("id"))
+        if not isinstance(args, Mapping):
+            raise checks.wrong_type(
+                where, f"{name}['arguments']", args, "JSON text (a str) or a mapping"
+            )
+        try:
+            text = json.dumps(args, ensure_ascii=False, allow_nan=False)
+            text.encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise ValueError(
+                f"{where}: {name}['arguments'] must be a mapping JSON can encode: {exc}"
+            ) from None
         return cls(spec["name"], text, spec.get("id"))
+
+
+_TOOL_CALL = "a mapping with 'name', 'arguments' (a str or a mapping) and optionally 'id'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +134,13 @@ class Route:
         last_message: str | re.Pattern[str] | None = None,
         match: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
+        where = "fake.route()"
+        checks.text(where, "model", model, empty=False)
+        if last_message is not None and not isinstance(last_message, str | re.Pattern):
+            raise checks.wrong_type(
+                where, "last_message", last_message, "a str, a compiled re.Pattern or None"
+            )
+        checks.function(where, "match", match, what="a function of the request body")
         self.model = model
         self.last_message = last_message
         self.match = match
@@ -156,18 +187,19 @@ class Route:
         """Queue a successful answer. Several ``tool_calls`` are parallel tool calls.
 
         With ``repeat=True`` the answer stays at the head of the queue and answers every later
-        matching request: a default responder.
+        matching request: a default responder. A wrong argument raises here, naming it.
         """
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError("chunk_size counts characters per chunk and must be at least 1")
-        answer = Reply(
-            content,
-            reasoning,
-            tuple(ToolCall.of(call) for call in tool_calls or ()),
-            finish_reason,
-            usage,
-            Timing(first_chunk_delay, chunk_delay, chunk_size),
-        )
+        where = self._where("reply")
+        checks.text(where, "content", content)
+        checks.text(where, "reasoning", reasoning)
+        checks.text(where, "finish_reason", finish_reason, empty=False)
+        calls = _tool_calls(where, tool_calls)
+        _check_usage(where, usage)
+        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size)
+        checks.flag(where, "repeat", repeat)
+        if usage is not None:  # a copy: the caller's dict may change after scripting
+            usage = {k: dict(v) if isinstance(v, Mapping) else v for k, v in usage.items()}
+        answer = Reply(content, reasoning, calls, finish_reason, usage, timing)
         self._queue.append(_Entry(answer, repeat))
         return self
 
@@ -197,19 +229,39 @@ class Route:
         ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
         request gets the plain HTTP error.
         """
-        if after_chunks is not None and after_chunks < 0:
-            raise ValueError("after_chunks must be 0 or more")
+        where = self._where("fail")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise checks.wrong_type(where, "status", status, _FAILURE_STATUS)
+        if not 400 <= status <= 599:
+            raise checks.wrong_value(where, "status", status, _FAILURE_STATUS)
+        checks.text(where, "code", code, empty=False)
+        checks.text(where, "message", message)
+        checks.integer(where, "after_chunks", after_chunks, minimum=0)
+        checks.text(where, "content", content)
+        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size)
+        checks.integer(where, "times", times, minimum=1)
+        checks.flag(where, "repeat", repeat)
+        if times is not None and repeat:
+            raise ValueError(
+                f"{where}: times={times} with repeat=True; a repeating failure answers every "
+                "attempt anyway. Pass one of them."
+            )
         answer = Failure(
             status,
             code,
             message,
             after_chunks,
             _CUT_OFF_TEXT if content is None else content,
-            Timing(first_chunk_delay, chunk_delay, chunk_size),
+            timing,
             times,
         )
         self._queue.append(_Entry(answer, repeat))
         return self
+
+    def _where(self, method: str) -> str:
+        """How an error names the call: ``fake.reply()``, ``fake.route(model='x').fail()``."""
+        conditions = self._conditions()
+        return f"fake.{method}()" if not conditions else f"fake.{self}.{method}()"
 
     def clear(self) -> None:
         self._queue.clear()
@@ -231,9 +283,15 @@ class Route:
                     return f"the last message {_clipped(text)} does not match the pattern"
             elif self.last_message not in text:
                 return f"the last message {_clipped(text)} does not contain it"
-        if self.match is not None and not self.match(body):
+        if self.match is not None and not self._matched(body):
             return "match(body) returned a false value"
         return None
+
+    def _matched(self, body: Mapping[str, Any]) -> bool:
+        try:
+            return bool(self.match(body))  # type: ignore[misc]
+        except Exception as exc:  # the engine answers one error naming the route
+            raise RuntimeError(f"{self}: match(body) raised {type(exc).__name__}: {exc}") from exc
 
     def take(self) -> Answer | None:
         if not self._queue:
@@ -251,13 +309,19 @@ class Script:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.default = Route()
+        # Answers every request before the routes when set (a replayed recording).
+        self.responder: Callable[[Mapping[str, Any]], Answer | None] | None = None
 
     def add(self, route: Route) -> Route:
         self.routes.append(route)
         return route
 
     def next_answer(self, body: Mapping[str, Any]) -> Answer | None:
-        """The first queued answer of the first matching route that has one."""
+        """The responder's answer, else the first queued answer of the first matching route."""
+        if self.responder is not None:
+            answer = self.responder(body)
+            if answer is not None:
+                return answer
         for route in (*self.routes, self.default):
             if route.pending and route.matches(body):
                 return route.take()
@@ -288,3 +352,47 @@ class Script:
 
 def _clipped(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+_FAILURE_STATUS = "an HTTP error status, an int from 400 to 599"
+_USAGE_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "prompt_tokens_details",
+    "completion_tokens_details",
+)
+
+
+def _tool_calls(where: str, value: Any) -> tuple[ToolCall, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise checks.wrong_type(
+            where, "tool_calls", value, f"a list of tool calls, each {_TOOL_CALL}"
+        )
+    return tuple(ToolCall.of(call, where, i) for i, call in enumerate(value))
+
+
+def _check_usage(where: str, usage: Any) -> None:
+    """Usage fields to override: token counts, and the two details mappings."""
+    if usage is None:
+        return
+    checks.mapping(where, "usage", usage)
+    checks.keys(where, "usage", usage, _USAGE_KEYS)
+    for key, value in usage.items():
+        if not key.endswith("_details"):
+            checks.integer(where, f"usage[{key!r}]", value, minimum=0, optional=False)
+            continue
+        checks.mapping(where, f"usage[{key!r}]", value, optional=False)
+        for inner, count in value.items():
+            name = f"usage[{key!r}][{inner!r}]"
+            checks.text(where, f"a key of usage[{key!r}]", inner, optional=False, empty=False)
+            checks.integer(where, name, count, minimum=0, optional=False)
+
+
+def _timing(where: str, first: Any, every: Any, size: Any) -> Timing:
+    checks.seconds(where, "first_chunk_delay", first)
+    checks.seconds(where, "chunk_delay", every)
+    checks.integer(where, "chunk_size", size, minimum=1)  # characters per chunk
+    return Timing(first, every, size)

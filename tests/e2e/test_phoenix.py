@@ -195,3 +195,60 @@ def test_qwenobs_report_reads_the_same_figures_from_phoenix_as_from_the_spans_fi
     (phoenix_ttfc,) = from_phoenix.results["latency_time_to_first_chunk"]
     (file_ttfc,) = from_file.results["latency_time_to_first_chunk"]
     assert phoenix_ttfc["p50"] == pytest.approx(file_ttfc["p50"])
+
+
+def test_an_incident_replays_from_phoenix(phoenix, monkeypatch):
+    """The replay's Done-when, from Phoenix's API: the agent run captured with content capture,
+    replayed against the unchanged agent (passes) and a changed one (a readable difference)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from qwenobs.replay import ReplayMismatch
+
+    project = "qwenobs-replay"
+    provider = TracerProvider(resource=Resource.create({"openinference.project.name": project}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=f"{phoenix}/v1/traces"))
+    )
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=provider, capture_content=True, capture_reasoning=True)
+    fake = FakeDashScope()
+    demo.script(fake)
+    question = "Umbrella for Shanghai or Hangzhou?"
+    try:
+        with fake.intercept():
+            client = openai.OpenAI(api_key="sk-e2e", base_url=demo.BASE_URL)
+            answer = demo.agent(client, question)
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+
+    deadline = time.monotonic() + 30
+    while True:  # Phoenix ingests in the background
+        try:
+            spans = _get(f"{phoenix}/v1/projects/{project}/spans?limit=100")["data"]
+        except OSError:
+            spans = []
+        if len([s for s in spans if s["name"] == "chat qwen-plus"]) >= 2:
+            break
+        assert time.monotonic() < deadline, "the agent run did not reach Phoenix"
+        time.sleep(0.5)
+    (trace_id,) = {s["context"]["trace_id"] for s in spans}
+    source = f"{phoenix.replace('http://', 'phoenix://')}/{project}"
+
+    replayed = FakeDashScope.from_trace(source, trace_id=trace_id)
+    with replayed.intercept():
+        client = openai.OpenAI(api_key="sk-e2e", base_url=demo.BASE_URL)
+        assert demo.agent(client, question) == answer
+    replayed.replay.check()
+
+    changed = FakeDashScope.from_trace(source, trace_id=trace_id)
+    real = demo.get_weather
+    monkeypatch.setattr(demo, "get_weather", lambda city: {**real(city), "conditions": "sun"})
+    with changed.intercept(), pytest.raises(openai.BadRequestError):
+        client = openai.OpenAI(api_key="sk-e2e", base_url=demo.BASE_URL)
+        demo.agent(client, question)
+    with pytest.raises(ReplayMismatch, match=r"recorded .*rain.*sent now .*sun"):
+        changed.replay.check()
