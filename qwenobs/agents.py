@@ -97,15 +97,22 @@ class AgentRun:
         self._seen_ids: set[Any] = set()
         self._seen_calls: set[str] = set()
         self._pending: list[tuple[Any, Any]] = []  # (id, name) the last response asked for
+        self._noted: Any = None  # the message list of this run's last call
         self.span: Any = None
 
     # --- what a traced chat call calls ----------------------------------------------------
 
-    def guard(self, span: Any, body: Mapping[str, Any]) -> Exception | None:
+    def guard(self, span: Any, body: Mapping[str, Any], conv: Any = None) -> Exception | None:
         """Check the loop before a chat call is sent; an error to raise instead of sending.
-        A call that goes ahead is the next round."""
+        A call that goes ahead is the next round. ``conv``, validation's view of the messages,
+        says which of them this run has already looked at."""
         span.set_attribute(sc.CONVERSATION_ID, self.conversation_id)
-        new_repeats = self._note_repeats(span, body.get("messages"))
+        messages = body.get("messages")
+        start = 0
+        if conv is not None and conv.prior is not None and conv.prior is self._noted:
+            start = conv.unchanged  # the same messages as this run's last call, up to there
+        new_repeats = self._note_repeats(span, messages, start)
+        self._noted = messages
         if new_repeats and self.on_repeat == "raise":
             reason = f"agent {self.name!r} was asked to repeat {new_repeats[0]} (on_repeat='raise')"
             return AgentLoopError(
@@ -137,10 +144,11 @@ class AgentRun:
             self.tool_calls += len(tool_calls)
             self._pending = list(tool_calls)
 
-    def _note_repeats(self, span: Any, messages: Any) -> list[str]:
-        """Record tool calls in ``messages`` that repeat an earlier one; the new repeats."""
+    def _note_repeats(self, span: Any, messages: Any, start: int = 0) -> list[str]:
+        """Record tool calls in ``messages[start:]`` that repeat an earlier one; the new
+        repeats."""
         found = []
-        for message in messages if isinstance(messages, list) else ():
+        for message in messages[start:] if isinstance(messages, list) else ():
             for call in field(message, "tool_calls") or ():
                 call_id = field(call, "id")
                 if call_id in self._seen_ids:
