@@ -4,7 +4,7 @@ one narrow, typed table ``spans``, a row per span and a column per attribute the
 DuckDB reads and parses the files itself (``read_json_objects`` + ``json_transform``), never
 Python: one pass over the JSON, in a bounded amount of memory. The views the report queries
 (``chat_calls``, ``agent_runs``, ``findings``) are defined on that table here, and on the
-Collector's ClickHouse table in ``queries.CLICKHOUSE_VIEWS``, with the same columns.
+Collector's ClickHouse table by ``queries.clickhouse_views()``, with the same columns.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ _SCHEMA = (
     '"status":{"code":"INTEGER","message":"VARCHAR"}}]}]}]}'
 ).replace("KV", _KV)
 
-# column -> (attribute, type): the attributes the report reads (each costs a pass over a span's
-# attributes, so only these), typed however they were written
+# column -> (attribute, type): the attributes the report reads (each costs a lookup in every
+# span, so only these), typed however they were written
 COLUMNS: dict[str, tuple[str, str]] = {
     "operation": (sc.OPERATION, "str"),
     "model": (sc.REQUEST_MODEL, "str"),
@@ -125,9 +125,10 @@ def _object_size(files: Sequence[Path]) -> int:
 
 
 def _attribute_columns() -> str:
-    # One list_filter per attribute costs less than building a map of them (measured).
+    # The keys listed once, then a native list_position per attribute: 2.7 times cheaper than a
+    # list_filter lambda per attribute, which was cheaper than building a map (measured).
     return ",\n           ".join(
-        f"list_filter(s.attributes, lambda x: x.key = '{key}')[1].value AS \"{column}\""
+        f"s.attributes[list_position(keys, '{key}')].value AS \"{column}\""
         for column, (key, _) in COLUMNS.items()
     )
 
@@ -180,6 +181,7 @@ ss AS (SELECT list_filter(rs.resource.attributes, lambda x: x.key = 'service.nam
               .value.stringValue AS service,
               unnest(rs.scopeSpans) AS ss FROM rs),
 sp AS (SELECT service, unnest(ss.spans) AS s FROM ss),
+keyed AS (SELECT service, s, list_transform(s.attributes, lambda x: x.key) AS keys FROM sp),
 flat AS (
     SELECT service, s.name AS name, lower(s.traceId) AS trace_id, lower(s.spanId) AS span_id,
            lower(nullif(s.parentSpanId, '')) AS parent_span_id,
@@ -191,7 +193,7 @@ flat AS (
                           severity: list_filter(e.attributes, lambda x: x.key = 'severity')[1].value.stringValue}})
                AS findings,
            {_attribute_columns()}
-    FROM sp)
+    FROM keyed)
 SELECT trace_id, span_id, parent_span_id, name, service,
        make_timestamp(CAST(start_ns // 1000 AS BIGINT)) AS ts,
        CAST(end_ns - start_ns AS DOUBLE) / 1e9 AS duration_s,
