@@ -8,7 +8,7 @@ PHOENIX := .venv-phoenix
 PHOENIX_VERSION := 20.26.1
 COMPAT := 1 2  # openai majors tested beside the 3.x in .venv
 
-.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix clean
+.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix sdk-suite clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ test: $(STAMP) $(PHOENIX)/.installed
 
 # A quick local run: no Phoenix, no other openai versions.
 quick-test: $(STAMP)
-	$(BIN)/python -m pytest -m "not phoenix"
+	$(BIN)/python -m pytest -m "not phoenix and not install"
 
 compat: $(foreach v,$(COMPAT),.venv-openai$(v)/.installed)
 	for v in $(COMPAT); do \
@@ -38,11 +38,29 @@ compat: $(foreach v,$(COMPAT),.venv-openai$(v)/.installed)
 			tests/instrumentation tests/fake tests/plugin tests/stress tests/examples tests/test_demo.py || exit 1; \
 	done
 
+# LiteLLM (in the dev extra) needs openai>=2.20: the 1.x venv gets dev-base, without it.
 .venv-openai%/.installed: pyproject.toml
 	test -x .venv-openai$*/bin/python || $(PYTHON) -m venv .venv-openai$*
 	.venv-openai$*/bin/python -m pip install --quiet --upgrade pip
-	.venv-openai$*/bin/python -m pip install --quiet -e '.[dev]' 'openai>=$*,<$(word $*,2 3)'
+	.venv-openai$*/bin/python -m pip install --quiet -e '.[$(if $(filter 1,$*),dev-base,dev)]' 'openai>=$*,<$(word $*,2 3)'
 	touch $@
+
+# The openai SDK's own test suite, plain and with qwenobs on every host it uses; fails if a test
+# fails only when instrumented. Optional, not part of `make test`: about 4 minutes on 2 cores, and
+# it needs ../shared/sdk_suite and the fixtures of a repository snapshot:
+#   make sdk-suite SDK_SNAPSHOT=<git directory of an openai/openai-python clone>
+SDK_SUITE := ../shared/sdk_suite/run.sh
+SDK_SNAPSHOT ?=
+
+sdk-suite: $(STAMP)
+	@if [ ! -f $(SDK_SUITE) ]; then \
+		echo "sdk-suite: skipped: $(SDK_SUITE) not found (the shared folder beside this checkout)"; \
+	elif [ -z "$(SDK_SNAPSHOT)" ] && [ -z "$$SDKSUITE_EXTERNALS" ]; then \
+		echo "sdk-suite: skipped: no fixtures; pass SDK_SNAPSHOT=<git directory of an openai/openai-python clone>"; \
+		echo "           (or SDKSUITE_EXTERNALS=<folder of its .inline-snapshot/external/*.bin files>)"; \
+	else \
+		bash $(SDK_SUITE) $(SDK_SNAPSHOT); \
+	fi
 
 phoenix: $(PHOENIX)/.installed
 

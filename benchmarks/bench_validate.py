@@ -14,6 +14,7 @@ lists, the same strings), so they measure the tools memo the way an application 
 from __future__ import annotations
 
 import itertools
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -113,14 +114,14 @@ def main() -> None:
     # skips the check, so the ratio is what the check costs. It must never tokenize here.
     unknown = {**request, "model": "a-model-not-in-the-catalog"}
     calls = 0
-    real_estimate = tokens.estimate_prompt_tokens
+    real_estimate = tokens._estimate
 
     def counting(*args, **kwargs):
         nonlocal calls
         calls += 1
         return real_estimate(*args, **kwargs)
 
-    tokens.estimate_prompt_tokens = counting
+    tokens._estimate = counting
     try:
         rounds = []
         for _ in range(5):
@@ -128,7 +129,7 @@ def main() -> None:
             unknown_s = median_seconds(lambda: validate(unknown), 10)
             rounds.append(known_s / unknown_s)
     finally:
-        tokens.estimate_prompt_tokens = real_estimate
+        tokens._estimate = real_estimate
     print("context check far from the window (qwen-plus vs a model without a window):")
     print(f"  ratio {statistics.median(rounds):.3f}   tokenizer calls: {calls}")
 
@@ -162,6 +163,25 @@ def main() -> None:
         f"validate, a request whose {len(persona) + 16:,}-character system prompt changes every "
         f"call: {per_dated * 1e6:.1f} us per call"
     )
+
+    # A prompt far beyond qwen-plus's input limit (997,952 tokens): judged without tokenizing
+    # all of it. Varied text (no slice repeats) and a run of one character (the worst case for
+    # a BPE, each slice alike).
+    rng = random.Random(7)
+    words = [w for w in (persona + " 阿里云 百炼 通义千问 模型 推理 流式 输出 缓存").split() if w]
+    varied = " ".join(rng.choice(words) + str(rng.randrange(1000)) for _ in range(1_900_000))
+    for name, huge in (("varied text", varied[:15_000_000]), ("one character", "a" * 15_000_000)):
+        big = {
+            "model": "qwen-plus",
+            "max_tokens": 256,
+            "messages": [{"role": "user", "content": huge}],
+        }
+        seconds = median_seconds(lambda big=big: validate(big), 1)
+        found = [f.rule for f in validate(big)]
+        print(
+            f"validate, a {len(huge.encode()) / 1e6:.0f} MB prompt ({name}) to qwen-plus: "
+            f"{seconds:.3f} s, {found}"
+        )
 
     text = "阿里云百炼提供通义千问模型。Qwen streams reasoning_content before the answer. " * 400
     count_tokens("warm up")

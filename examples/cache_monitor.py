@@ -1,14 +1,18 @@
-"""Watch the implicit prefix cache: hit rate over a window of calls, and what a date in the system
-prompt does to it (exact-prefix matching: anything dynamic early in the prompt defeats it)."""
+"""Watch the implicit prefix cache: hit rate over a window of calls, what it saved in money, and
+what a date in the system prompt does to it (exact-prefix matching: anything dynamic early in the
+prompt defeats it)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import deque
 
-from _qwen import qwen
+from _qwen import BASE_URL, qwen
 
 import qwenobs
+
+# DashScope bills the China endpoint in CNY and the international one in USD, each its own prices.
+REGION = "intl" if "dashscope-intl" in BASE_URL else "cn"
 
 STABLE_SYSTEM = (
     "You are the support assistant of a tea shop in Hangzhou. Answer in two sentences, cite the "
@@ -17,14 +21,22 @@ STABLE_SYSTEM = (
 
 
 class CacheMonitor:
-    """Cache hit rate over the last ``window`` calls, from usage.prompt_tokens_details.cached_tokens."""
+    """Cache hit rate over the last ``window`` calls, from usage.prompt_tokens_details.cached_tokens,
+    and what the calls cost and the cache saved (cached input is billed at 20% of the price)."""
 
     def __init__(self, window: int = 50) -> None:
         self.window: deque[tuple[int, int]] = deque(maxlen=window)
+        self.spent = self.saved = 0.0
+        self.currency = ""
 
-    def record(self, usage) -> None:
+    def record(self, model: str, usage) -> None:
         details = usage.prompt_tokens_details
         self.window.append((usage.prompt_tokens, (details.cached_tokens or 0) if details else 0))
+        priced = qwenobs.cost(model, usage, region=REGION)
+        if priced is not None:  # None: no published price for this model in this region
+            self.spent += priced.amount
+            self.saved += priced.cache_savings
+            self.currency = priced.currency
 
     @property
     def hit_rate(self) -> float:
@@ -32,7 +44,7 @@ class CacheMonitor:
         return sum(c for _, c in self.window) / total if total else 0.0
 
 
-def run(client, questions: list[str], dated: bool) -> float:
+def run(client, questions: list[str], dated: bool) -> CacheMonitor:
     monitor = CacheMonitor()
     for i, question in enumerate(questions):
         system = STABLE_SYSTEM
@@ -43,8 +55,8 @@ def run(client, questions: list[str], dated: bool) -> float:
             messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
             max_tokens=128,
         )
-        monitor.record(response.usage)
-    return monitor.hit_rate
+        monitor.record("qwen-plus", response.usage)
+    return monitor
 
 
 QUESTIONS = [
@@ -61,7 +73,10 @@ def script(fake) -> None:
 
 if __name__ == "__main__":
     qwenobs.instrument(validate="warn")  # the dated prompt is worth a warning, not a block
-    with qwen(script) as client:
-        print(f"stable system prompt: cache hit rate {run(client, QUESTIONS, dated=False):.0%}")
-    with qwen(script) as client:
-        print(f"date in system prompt: cache hit rate {run(client, QUESTIONS, dated=True):.0%}")
+    for label, dated in (("stable system prompt", False), ("date in system prompt", True)):
+        with qwen(script) as client:
+            m = run(client, QUESTIONS, dated=dated)
+        print(
+            f"{label}: cache hit rate {m.hit_rate:.0%}, cost {m.spent:.6f} {m.currency}, "
+            f"the cache saved {m.saved:.6f} {m.currency}"
+        )

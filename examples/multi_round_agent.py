@@ -1,7 +1,7 @@
 """A multi-round agent with parallel tool calls, tool spans and the loop guard.
 
 After three tool rounds the next call goes out with tool_choice="none", so the model must answer;
-past eight rounds qwenobs.AgentLoopError stops the loop before another call is sent.
+after eight model calls (rounds) qwenobs.AgentLoopError stops the loop before a ninth is sent.
 """
 
 from __future__ import annotations

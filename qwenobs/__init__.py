@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .budgets import budget
 from .catalog import DEFAULT_CATALOG, Catalog, ModelInfo
-from .errors import AgentLoopError, MissingExtra, TokenizerUnavailable
+from .cost import Cost, cost
+from .errors import AgentBudgetError, AgentLoopError, MissingExtra, TokenizerUnavailable
 from .tokens import count_tokens, estimate_prompt_tokens
 from .validation import RULES, Finding, validate
 from .version import __version__
@@ -19,8 +21,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_CATALOG",
     "RULES",
+    "AgentBudgetError",
     "AgentLoopError",
     "Catalog",
+    "Cost",
     "Finding",
     "MissingExtra",
     "ModelInfo",
@@ -29,6 +33,8 @@ __all__ = [
     "TokenizerUnavailable",
     "__version__",
     "agent",
+    "budget",
+    "cost",
     "count_tokens",
     "estimate_prompt_tokens",
     "instrument",
@@ -47,18 +53,28 @@ def instrument(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: str | Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
+    region: str | None = None,
+    regions: Mapping[str, str] | None = None,
+    genai_cost: bool | None = None,
+    budget: tuple[float, str] | None = None,
 ) -> QwenInstrumentor:
     """Trace every DashScope chat call made through the OpenAI SDK, and check it before sending.
 
     ``validate``: "raise" (default; QWENOBS_VALIDATE), "warn" or "off". ``capture_content``: record
     messages (default off; OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). ``capture_reasoning``:
     record the thinking text too (QWENOBS_CAPTURE_REASONING). ``hosts``: more hosts to treat as
-    DashScope, a list or one comma-separated str (QWENOBS_HOSTS). ``stream_usage``: ask streams for
-    their usage chunk and hide it from the caller. A wrong argument raises TypeError/ValueError
-    naming it. Idempotent: called again while on, it changes nothing, and warns if it was asked
-    for other settings (``uninstrument()`` first to change them).
+    DashScope, a list or one comma-separated str (QWENOBS_HOSTS). ``stream_usage``: ask streams
+    for their usage chunk and hide it from the caller; True (default) on DashScope's own endpoints,
+    "all" on the added hosts too, False nowhere (QWENOBS_STREAM_USAGE). ``catalog``: the model
+    table (default: the built-in one with QWENOBS_CATALOG's corrections). ``region``: the billing
+    region ("cn" or "intl"; QWENOBS_REGION) of hosts that have none of their own (a gateway, the
+    loopback fake); ``regions``: a region per host. ``genai_cost``: also the proposed
+    ``gen_ai.usage.cost.*`` attributes (QWENOBS_GENAI_COST). ``budget``: a spending limit for the
+    whole process, such as ``(100.0, "CNY")``. A wrong argument raises TypeError/ValueError naming
+    it. Idempotent: called again while on, it changes nothing, and warns if it was asked for other
+    settings (``uninstrument()`` first to change them).
     """
     from .config import resolve_settings
     from .instrumentor import QwenInstrumentor
@@ -66,7 +82,16 @@ def instrument(
     _check_provider("tracer_provider", tracer_provider, "get_tracer")
     _check_provider("meter_provider", meter_provider, "get_meter")
     settings = resolve_settings(
-        validate, capture_content, capture_reasoning, hosts, stream_usage, catalog
+        validate,
+        capture_content,
+        capture_reasoning,
+        hosts,
+        stream_usage,
+        catalog,
+        region,
+        regions,
+        genai_cost,
+        budget,
     )
     instrumentor = QwenInstrumentor()
     running = instrumentor.running

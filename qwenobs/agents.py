@@ -14,16 +14,20 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from . import checks
 from . import semconv as sc
+from .budgets import Budget
 from .errors import AgentLoopError
 from .fields import field
 from .tracing import activate, deactivate, record_error
+
+if TYPE_CHECKING:
+    from .cost import Cost
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,16 +46,22 @@ def _current_tracer() -> trace.Tracer:
     return _tracer if _tracer is not None else trace.get_tracer("qwenobs")
 
 
+OnRepeat = Literal["count", "reuse", "raise"]
+ON_REPEAT: tuple[str, ...] = get_args(OnRepeat)
+
+
 def _call_key(name: Any, arguments: Any) -> str:
+    """``name({...})`` with the arguments as canonical JSON (a JSON string, or Python values)."""
     try:
-        args = json.dumps(json.loads(arguments), sort_keys=True, ensure_ascii=False)
+        value = json.loads(arguments) if isinstance(arguments, str) else arguments
+        args = json.dumps(value, sort_keys=True, ensure_ascii=False)
     except (TypeError, ValueError):
         args = str(arguments)
     return f"{name}({args})"
 
 
 class AgentRun:
-    """One run of an agent loop: counts rounds and tool calls, guards the loop."""
+    """One run of an agent loop: counts rounds (model calls) and tool calls, guards the loop."""
 
     def __init__(
         self,
@@ -59,17 +69,29 @@ class AgentRun:
         max_rounds: int | None,
         answer_after: int | None,
         conversation_id: str | None,
+        on_repeat: OnRepeat = "count",
+        max_cost: Any = None,
     ) -> None:
         where = "qwenobs.agent()"
         checks.text(where, "name", name, optional=False, empty=False)
         checks.integer(where, "max_rounds", max_rounds, minimum=1)
         checks.integer(where, "answer_after", answer_after, minimum=0)
         checks.text(where, "conversation_id", conversation_id, empty=False)
+        if on_repeat not in ON_REPEAT:
+            raise checks.wrong_value(
+                where, "on_repeat", on_repeat, f"one of {', '.join(ON_REPEAT)}"
+            )
         self.name = name
         self.max_rounds = max_rounds
         self.answer_after = answer_after
+        self.on_repeat = on_repeat
         self.conversation_id = conversation_id or uuid.uuid4().hex
-        self.rounds = 0
+        self.rounds = 0  # model calls sent (the guide's rounds)
+        self.results: dict[str, Any] = {}  # tool call key -> its first result (on_repeat="reuse")
+        self.reused = 0
+        self.budget = Budget.of(max_cost, f"agent {name!r}'s max_cost")
+        self.costs: dict[str, float] = {}  # currency -> what the run's calls cost
+        self.unpriced = 0  # calls whose cost is unknown
         self.tool_calls = 0
         self.forced_answer = False
         self.repeated: Counter[str] = Counter()
@@ -81,28 +103,44 @@ class AgentRun:
     # --- what a traced chat call calls ----------------------------------------------------
 
     def guard(self, span: Any, body: Mapping[str, Any]) -> Exception | None:
-        """Check the loop before a chat call is sent; an error to raise instead of sending."""
+        """Check the loop before a chat call is sent; an error to raise instead of sending.
+        A call that goes ahead is the next round."""
         span.set_attribute(sc.CONVERSATION_ID, self.conversation_id)
-        self._note_repeats(span, body.get("messages"))
-        if self.max_rounds is not None and self.rounds > self.max_rounds:
+        new_repeats = self._note_repeats(span, body.get("messages"))
+        if new_repeats and self.on_repeat == "raise":
+            reason = f"agent {self.name!r} was asked to repeat {new_repeats[0]} (on_repeat='raise')"
+            return AgentLoopError(
+                self.name, self.rounds, self.max_rounds, self.repeated, reason=reason
+            )
+        if self.max_rounds is not None and self.rounds >= self.max_rounds:
             return AgentLoopError(self.name, self.rounds, self.max_rounds, self.repeated)
+        self.rounds += 1
         return None
 
     def rewrite(self, span: Any, body: dict[str, Any]) -> dict[str, Any]:
         """The body to send: with ``tool_choice="none"`` once ``answer_after`` rounds are done."""
-        if self.answer_after is not None and self.rounds >= self.answer_after and body.get("tools"):
+        done = self.rounds - 1  # rounds before this one
+        if self.answer_after is not None and done >= self.answer_after and body.get("tools"):
             self.forced_answer = True
             span.set_attribute(sc.AGENT_FORCED_ANSWER, True)
             return {**body, "tool_choice": "none"}
         return body
 
+    def add_cost(self, cost: Cost | None) -> None:
+        """A finished call's cost (None: unknown)."""
+        if cost is None:
+            self.unpriced += 1
+        else:
+            self.costs[cost.currency] = self.costs.get(cost.currency, 0.0) + cost.amount
+
     def after_chat(self, tool_calls: list[tuple[Any, Any]]) -> None:
         if tool_calls:
-            self.rounds += 1
             self.tool_calls += len(tool_calls)
             self._pending = list(tool_calls)
 
-    def _note_repeats(self, span: Any, messages: Any) -> None:
+    def _note_repeats(self, span: Any, messages: Any) -> list[str]:
+        """Record tool calls in ``messages`` that repeat an earlier one; the new repeats."""
+        found = []
         for message in messages if isinstance(messages, list) else ():
             for call in field(message, "tool_calls") or ():
                 call_id = field(call, "id")
@@ -113,11 +151,13 @@ class AgentRun:
                 key = _call_key(field(function, "name"), field(function, "arguments"))
                 if key in self._seen_calls:
                     self.repeated[key] += 1
+                    found.append(key)
                     event = {"call": key, "round": self.rounds}
                     span.add_event(sc.REPEATED_EVENT, event)
                     if self.span is not None:
                         self.span.add_event(sc.REPEATED_EVENT, event)
                 self._seen_calls.add(key)
+        return found
 
     def claim_call_id(self, tool_name: str) -> Any:
         """The id of the first pending tool call for ``tool_name`` (the decorator's call id)."""
@@ -132,17 +172,44 @@ class AgentRun:
             sc.AGENT_ROUNDS: self.rounds,
             sc.AGENT_TOOL_CALLS: self.tool_calls,
             sc.AGENT_REPEATED: sum(self.repeated.values()),
+            sc.AGENT_REUSED: self.reused,
             sc.AGENT_FORCED_ANSWER: self.forced_answer,
+            **self.cost_attributes(),
         }
+
+    def cost_attributes(self) -> dict[str, Any]:
+        """The run's total cost, on the agent span only: no backend that sums cost attributes
+        counts a call twice. Calls in two currencies give one total per currency, in a list."""
+        attrs: dict[str, Any] = {sc.AGENT_UNPRICED_CALLS: self.unpriced}
+        if len(self.costs) == 1:
+            ((currency, amount),) = self.costs.items()
+            attrs[sc.AGENT_COST_AMOUNT], attrs[sc.AGENT_COST_CURRENCY] = amount, currency
+        elif self.costs:
+            currencies = sorted(self.costs)
+            attrs[sc.AGENT_COST_AMOUNT] = [self.costs[c] for c in currencies]
+            attrs[sc.AGENT_COST_CURRENCY] = currencies
+        return attrs
 
 
 class agent:
     """``with qwenobs.agent("weather", max_rounds=8, answer_after=3):`` (or ``async with``).
 
-    Opens an ``invoke_agent {name}`` span that parents every chat and tool span inside it, counts
-    rounds and tool calls, records repeated tool calls, and with ``answer_after=N`` sends the next
-    chat call after N tool rounds with ``tool_choice="none"``. More than ``max_rounds`` tool rounds
-    raise ``AgentLoopError`` before the next call is sent. Without those options requests are unchanged.
+    Opens an ``invoke_agent {name}`` span that parents every chat and tool span inside it and
+    counts rounds, tool calls and repeated tool calls. A round is one model call, as in the loop
+    ``for round in range(max_rounds): create(...)``:
+
+    - ``max_rounds=N``: the agent may make N model calls; the next one raises ``AgentLoopError``
+      before it is sent (the model was still asking for tools).
+    - ``answer_after=N``: after N rounds, the next call that offers tools is sent with
+      ``tool_choice="none"``, so the model must answer.
+    - ``on_repeat``: what a tool call repeating an earlier one's name and arguments does.
+      ``"count"`` (default) records it; ``"reuse"`` makes a ``@qwenobs.tool`` function answer it
+      with the first call's result without running again; ``"raise"`` raises ``AgentLoopError``
+      before the call that carries the repeat is sent.
+    - ``max_cost=(0.5, "CNY")``: once the run's calls have cost that much, the next one raises
+      ``AgentBudgetError`` before it is sent (see ``qwenobs.budget`` for how limits count).
+
+    Without these options requests are unchanged.
     """
 
     def __init__(
@@ -152,8 +219,10 @@ class agent:
         max_rounds: int | None = None,
         answer_after: int | None = None,
         conversation_id: str | None = None,
+        on_repeat: OnRepeat = "count",
+        max_cost: tuple[float, str] | None = None,
     ) -> None:
-        self.run = AgentRun(name, max_rounds, answer_after, conversation_id)
+        self.run = AgentRun(name, max_rounds, answer_after, conversation_id, on_repeat, max_cost)
         self._tokens: tuple[Any, Any] | None = None
 
     def __enter__(self) -> AgentRun:
@@ -168,6 +237,8 @@ class agent:
             attrs[sc.AGENT_MAX_ROUNDS] = run.max_rounds
         if run.answer_after is not None:
             attrs[sc.AGENT_ANSWER_AFTER] = run.answer_after
+        if run.budget is not None:
+            attrs[sc.AGENT_MAX_COST] = f"{run.budget.limit:g} {run.budget.currency}"
         run.span = _current_tracer().start_span(
             f"invoke_agent {run.name}", kind=SpanKind.INTERNAL, attributes=attrs
         )
@@ -226,32 +297,76 @@ class _ToolSpan:
         _end_tool(span, token, exc)
 
 
+_NOT_SEEN = object()
+
+
+class _ToolCall:
+    """One execution of a decorated tool: its span, and the earlier result it may reuse."""
+
+    __slots__ = ("earlier", "key", "run", "span", "token")
+
+    def __init__(self, name: str, signature: inspect.Signature, args: Any, kwargs: Any) -> None:
+        self.run = run = current_agent.get()
+        self.key = None
+        self.earlier: Any = _NOT_SEEN
+        if run is not None and run.on_repeat == "reuse":
+            try:
+                bound = signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                self.key = _call_key(name, dict(bound.arguments))
+            except TypeError:  # the call itself is wrong: let the function say so
+                pass
+            else:
+                self.earlier = run.results.get(self.key, _NOT_SEEN)
+        self.span, self.token = _start_tool(name, None)
+
+    def reused(self) -> Any:
+        """End the span of a repeat answered from the first call's result; that result."""
+        self.run.reused += 1
+        self.span.set_attribute(sc.TOOL_REUSED, True)
+        _end_tool(self.span, self.token, None)
+        return self.earlier
+
+    def done(self, result: Any) -> Any:
+        if self.key is not None:
+            self.run.results[self.key] = result
+        _end_tool(self.span, self.token, None)
+        return result
+
+    def failed(self, exc: BaseException) -> None:
+        _end_tool(self.span, self.token, exc)
+
+
 def _decorate(func: Any, name: str) -> Any:
+    signature = inspect.signature(func)
+
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
         async def run_async(*args: Any, **kwargs: Any) -> Any:
-            span, token = _start_tool(name, None)
+            call = _ToolCall(name, signature, args, kwargs)
+            if call.earlier is not _NOT_SEEN:
+                return call.reused()
             try:
                 result = await func(*args, **kwargs)
             except BaseException as exc:  # recorded on the tool span, then passed through
-                _end_tool(span, token, exc)
+                call.failed(exc)
                 raise
-            _end_tool(span, token, None)
-            return result
+            return call.done(result)
 
         return run_async
 
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
-        span, token = _start_tool(name, None)
+        call = _ToolCall(name, signature, args, kwargs)
+        if call.earlier is not _NOT_SEEN:
+            return call.reused()
         try:
             result = func(*args, **kwargs)
         except BaseException as exc:  # recorded on the tool span, then passed through
-            _end_tool(span, token, exc)
+            call.failed(exc)
             raise
-        _end_tool(span, token, None)
-        return result
+        return call.done(result)
 
     return run
 

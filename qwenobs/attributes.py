@@ -12,7 +12,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import semconv as sc
+from .cost import Cost
 from .fields import field, jsonable, message_text
+from .scrub import SCRUBBED, SECRET_JSON_KEYS
 from .streaming import StreamState
 
 
@@ -131,6 +133,22 @@ def completion_attributes(completion: Any) -> dict:
     return attrs
 
 
+def cost_attributes(cost: Cost, genai: bool = False) -> dict[str, Any]:
+    """The call's price; with ``genai``, also the GenAI conventions' proposed cost attributes."""
+    attrs: dict[str, Any] = {
+        sc.COST_AMOUNT: cost.amount,
+        sc.COST_CURRENCY: cost.currency,
+        sc.COST_TIER: cost.tier,
+        sc.COST_PRICES_AS_OF: cost.prices_as_of,
+        sc.COST_CACHE_SAVINGS: cost.cache_savings,
+    }
+    if genai:
+        attrs[sc.GENAI_COST_AMOUNT] = cost.amount
+        attrs[sc.GENAI_COST_CURRENCY] = cost.currency
+        attrs[sc.GENAI_COST_SOURCE] = "local"
+    return attrs
+
+
 def completion_tool_calls(completion: Any) -> Iterator[tuple[Any, Any]]:
     """(id, name) of each tool call a non-streaming completion asks for."""
     choices = field(completion, "choices")
@@ -197,9 +215,21 @@ def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
     return parts
 
 
-def content_request_attributes(body: Mapping[str, Any]) -> dict:
-    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON."""
+_NOT_PARAMETERS = frozenset({"messages", "tools"})
+
+
+def content_request_attributes(body: Mapping[str, Any], params: Mapping[str, Any]) -> dict:
+    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON, and
+    the other parameters sent (``params``: the body with ``extra_body`` merged in)."""
     attrs = {}
+    parameters = {
+        k: SCRUBBED if k.lower() in SECRET_JSON_KEYS else v
+        for k, v in params.items()
+        if k not in _NOT_PARAMETERS
+    }
+    attrs[sc.REQUEST_PARAMETERS] = json.dumps(
+        parameters, ensure_ascii=False, sort_keys=True, default=jsonable
+    )
     messages = body.get("messages")
     if isinstance(messages, list):
         system = [

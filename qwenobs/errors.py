@@ -22,7 +22,13 @@ if TYPE_CHECKING:
         def __init__(self, findings: Sequence[Finding], url: str = ...) -> None: ...
 
 
-__all__ = ["AgentLoopError", "MissingExtra", "QwenValidationError", "TokenizerUnavailable"]
+__all__ = [
+    "AgentBudgetError",
+    "AgentLoopError",
+    "MissingExtra",
+    "QwenValidationError",
+    "TokenizerUnavailable",
+]
 
 
 class MissingExtra(ImportError):
@@ -38,17 +44,42 @@ class TokenizerUnavailable(MissingExtra):
 
 
 class AgentLoopError(RuntimeError):
-    """The model kept asking for tools past ``max_rounds``; raised before the next call is sent."""
+    """An agent loop went past a guard of ``qwenobs.agent``: ``max_rounds`` model calls made
+    without a final answer, or a repeated tool call with ``on_repeat="raise"``. Raised before the
+    next chat call is sent."""
 
     def __init__(
-        self, name: str, rounds: int, max_rounds: int, repeated: Mapping[str, int]
+        self,
+        name: str,
+        rounds: int,
+        max_rounds: int | None,
+        repeated: Mapping[str, int],
+        reason: str | None = None,
     ) -> None:
         self.rounds, self.max_rounds, self.repeated = rounds, max_rounds, dict(repeated)
         detail = ", ".join(f"{call} x{n}" for call, n in self.repeated.items()) or "none"
+        if reason is None:
+            reason = (
+                f"agent {name!r} made {rounds} model calls (max_rounds={max_rounds}) and the "
+                "model still asks for tools"
+            )
         super().__init__(
-            f"agent {name!r} asked for tools in {rounds} rounds, more than max_rounds={max_rounds}; "
-            f"repeated calls: {detail}. Raise max_rounds, or pass answer_after=N to make the model "
-            "answer after N rounds."
+            f"{reason}; repeated tool calls: {detail}. Raise max_rounds, pass answer_after=N to "
+            "make the model answer after N rounds, or on_repeat='reuse' to answer repeated calls "
+            "from their first result."
+        )
+
+
+class AgentBudgetError(RuntimeError):
+    """A spending limit (``qwenobs.agent(max_cost=...)``, ``qwenobs.budget(...)`` or
+    ``instrument(budget=...)``) is used up, or a call would be billed in another currency than the
+    limit's; raised before the call is sent."""
+
+    def __init__(self, budget: str, limit: float, spent: float, currency: str, reason: str) -> None:
+        self.budget, self.limit, self.spent, self.currency = budget, limit, spent, currency
+        super().__init__(
+            f"{budget} ({limit:g} {currency}, {spent:.6g} {currency} spent): {reason}; the call "
+            "was not sent."
         )
 
 

@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import agents, openai_sdk
+from .budgets import Budget
 from .config import Settings, resolve_settings
 from .instruments import instruments_for
 from .lifecycle import Telemetry
@@ -40,7 +41,7 @@ class Instrumentation:
         changed = [
             f"{f.name}: {_shown(getattr(self.settings, f.name))} -> {_shown(getattr(settings, f.name))}"
             for f in fields(Settings)
-            if getattr(self.settings, f.name) != getattr(settings, f.name)
+            if not _same(getattr(self.settings, f.name), getattr(settings, f.name))
         ]
         for name, running, asked in (
             ("tracer_provider", self.tracer_provider, tracer_provider),
@@ -60,6 +61,12 @@ class Instrumentation:
             meter_provider=self.meter_provider,
             settings=self.settings,
         )
+
+
+def _same(running: Any, asked: Any) -> bool:
+    if isinstance(running, Budget) and isinstance(asked, Budget):  # the running one has spent
+        return (running.limit, running.currency) == (asked.limit, asked.currency)
+    return running == asked
 
 
 def _shown(value: Any) -> str:
@@ -98,8 +105,12 @@ class QwenInstrumentor(BaseInstrumentor):
             capture_content=kwargs.get("capture_content"),
             capture_reasoning=kwargs.get("capture_reasoning"),
             hosts=kwargs.get("hosts") or (),
-            stream_usage=kwargs.get("stream_usage", True),
+            stream_usage=kwargs.get("stream_usage"),
             catalog=kwargs.get("catalog"),
+            region=kwargs.get("region"),
+            regions=kwargs.get("regions"),
+            genai_cost=kwargs.get("genai_cost"),
+            budget=kwargs.get("budget"),
         )
         tracer_provider = kwargs.get("tracer_provider")
         meter_provider = kwargs.get("meter_provider")

@@ -56,6 +56,8 @@ class Measurement(NamedTuple):
     output_tokens: Any
     cache_read_tokens: Any
     reasoning_tokens: Any
+    cost: Any  # the call's cost in ``currency``, or None
+    currency: Any
     span_context: SpanContext | None
 
 
@@ -72,6 +74,7 @@ class Instruments:
         _live.add(self)
         self._cache_read: dict[MetricKey, int] = {}
         self._reasoning: dict[MetricKey, int] = {}
+        self._cost: dict[tuple[MetricKey, str], float] = {}
         self.duration = _histogram(
             meter, sc.METRIC_DURATION, "s", "GenAI operation duration", sc.DURATION_BUCKETS
         )
@@ -99,6 +102,13 @@ class Instruments:
             unit="{token}",
             description="Output tokens spent thinking",
         )
+        meter.create_observable_counter(
+            sc.METRIC_COST,
+            callbacks=[functools.partial(self._observe, self._cost)],
+            unit="1",
+            description="What the calls cost, in the currency their region bills in "
+            "(dashscope.cost.currency)",
+        )
 
     def record(
         self,
@@ -121,6 +131,8 @@ class Instruments:
                     attrs.get(sc.USAGE_OUTPUT),
                     attrs.get(sc.USAGE_CACHE_READ),
                     attrs.get(sc.USAGE_REASONING),
+                    attrs.get(sc.COST_AMOUNT),
+                    attrs.get(sc.COST_CURRENCY),
                     span_context,
                 )
             )
@@ -163,17 +175,26 @@ class Instruments:
             self._cache_read[m.key] = self._cache_read.get(m.key, 0) + m.cache_read_tokens
         if m.reasoning_tokens:
             self._reasoning[m.key] = self._reasoning.get(m.key, 0) + m.reasoning_tokens
+        if m.cost is not None:
+            key = (m.key, m.currency)
+            self._cost[key] = self._cost.get(key, 0.0) + m.cost
 
-    def _observe(
-        self, totals: dict[MetricKey, int], options: CallbackOptions
-    ) -> Iterable[Observation]:
+    def _observe(self, totals: dict[Any, Any], options: CallbackOptions) -> Iterable[Observation]:
         # Every live queue, not only this one: instrumenting twice on one SDK meter (once through
         # the API's proxy meter) creates two Instruments, but the SDK keeps one callback per name.
         for instruments in list(_live):
             instruments.flush()
         with self._flush_lock:
             sums = list(totals.items())
-        return [Observation(total, _metric_attributes(key)[0]) for key, total in sums]
+        return [Observation(total, _observed_attributes(key)) for key, total in sums]
+
+
+def _observed_attributes(key: MetricKey | tuple[MetricKey, str]) -> dict[str, Any]:
+    """A counter's attributes: the call's, and for cost the currency."""
+    if isinstance(key, MetricKey):
+        return _metric_attributes(key)[0]
+    call, currency = key
+    return {**_metric_attributes(call)[0], sc.COST_CURRENCY: currency}
 
 
 def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple) -> Histogram:

@@ -14,6 +14,7 @@ logged once per cause. The one deliberate raise is ``blocked`` (QwenValidationEr
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -22,10 +23,14 @@ from typing import Any
 from opentelemetry.trace import SpanKind, Tracer
 
 from . import attributes as at
-from . import errors
+from . import budgets, errors
 from . import semconv as sc
 from .agents import current_agent
+from .budgets import Budget
+from .catalog.prices import CURRENCIES, Prices
 from .config import Settings
+from .cost import Usage, price, region_of
+from .fields import field
 from .instruments import Instruments, new_metric_key
 from .streaming import StreamState
 from .tracing import activate, record_error
@@ -33,36 +38,43 @@ from .validation import Finding, inspect
 from .validation.conversation import scan
 
 log = logging.getLogger("qwenobs")
+_UNKNOWN = object()
 
 
 class Endpoint:
-    """Where a client sends its calls: the span's server attributes and the base URL."""
+    """Where a client sends its calls: the span's server attributes, the base URL, and the region
+    that bills them (None: unknown, so no cost)."""
 
-    __slots__ = ("address", "port", "url")
+    __slots__ = ("address", "currency", "official", "port", "region", "url")
 
-    def __init__(self, address: str, port: int, url: str) -> None:
+    def __init__(
+        self, address: str, port: int, url: str, official: bool = True, region: str | None = None
+    ) -> None:
         self.address = address
         self.port = port
         self.url = url
+        # DashScope's own endpoint, which sends a stream's usage chunk only when asked; False for
+        # a host added through hosts= (a gateway may send it unasked).
+        self.official = official
+        self.region = region
+        self.currency = CURRENCIES.get(region) if region else None
 
 
 class ChatRequest:
     """One chat call as any hook sees it, before it is sent."""
 
-    __slots__ = ("body", "endpoint", "extra", "raw", "stream")
+    __slots__ = ("body", "endpoint", "extra", "stream")
 
     def __init__(
         self,
         body: dict[str, Any],
         extra: Mapping[str, Any] | None,
         stream: bool,
-        raw: bool,
         endpoint: Endpoint,
     ) -> None:
         self.body = body  # the JSON body about to be sent
         self.extra = extra  # extra_body: merged over the body on the wire
         self.stream = stream
-        self.raw = raw  # the caller reads the raw HTTP response
         self.endpoint = endpoint
 
 
@@ -74,6 +86,8 @@ class Telemetry:
         self.instruments = instruments
         self.settings = settings
         self._logged: set[tuple[str, str]] = set()
+        self._warned: set[tuple[str, str]] = set()  # (rule, call site) already logged
+        self._prices: dict[tuple[str, str], Any] = {}
 
     def log_once(self, where: str, exc: BaseException) -> None:
         key = (where, type(exc).__qualname__)
@@ -87,6 +101,22 @@ class Telemetry:
             where,
             "".join(traceback.format_exception(exc)).rstrip(),
         )
+
+    def endpoint(self, address: str, port: int, url: str, official: bool) -> Endpoint:
+        """The endpoint for a base URL, with the region its calls are billed in."""
+        region = region_of(address, self.settings.regions) or self.settings.region
+        return Endpoint(address, port, url, official, region)
+
+    def prices(self, model: str, region: str) -> Prices | None:
+        """The price list of ``model`` in ``region`` (remembered: models repeat)."""
+        key = (model, region)
+        found = self._prices.get(key, _UNKNOWN)
+        if found is _UNKNOWN:
+            info = self.settings.catalog.lookup(model)
+            found = info.prices.get(region) if info is not None and info.prices else None
+            if len(self._prices) < 1024:
+                self._prices[key] = found
+        return found
 
     def plan(self, request: ChatRequest) -> TracedCall | None:
         """The traced call for ``request``, or None to let it through untouched."""
@@ -115,7 +145,7 @@ class Telemetry:
         for f in findings:
             span.add_event(sc.VALIDATION_EVENT, _event(f))
         if settings.capture_content:
-            span.set_attributes(at.content_request_attributes(body))
+            span.set_attributes(at.content_request_attributes(body, params))
 
         errors_found = [f for f in findings if f.is_error]
         if errors_found and settings.validate == "raise":
@@ -127,23 +157,66 @@ class Telemetry:
             call.blocked = run.guard(span, body)
             if call.blocked is not None:
                 return call
+        limits = self._budgets(run)
+        if limits:
+            call.budgets = limits
+            call.blocked = _first_error(b.check(request.endpoint.currency) for b in limits)
+            if call.blocked is not None:
+                return call
+        if run is not None:
             call.body = run.rewrite(span, call.body)
-        if findings and settings.validate == "warn":
-            log.warning(
-                "qwenobs: chat %s: %s",
-                attrs[sc.REQUEST_MODEL],
-                "; ".join(f"{f.rule} ({f.severity}) at {f.where}" for f in findings),
-            )
+        if findings:
+            self._log_findings(attrs[sc.REQUEST_MODEL], findings)
         if (
             request.stream
-            and settings.stream_usage
-            and not request.raw
             and "stream_options" not in params
+            and settings.stream_usage != "off"
+            and (request.endpoint.official or settings.stream_usage == "all")
         ):
             # Ask for the usage chunk and hide it again: the user sees the chunks they asked for.
+            # Only where the server sends it only when asked: hiding one it sends unasked would
+            # take a chunk from the user.
             call.body = {**call.body, "stream_options": {"include_usage": True}}
             call.hide_usage = True
         return call
+
+    def _budgets(self, run: Any) -> tuple[Budget, ...]:
+        """Every spending limit a call here counts toward: the process's, the blocks', the
+        agent's."""
+        found = budgets.active()
+        if self.settings.budget is not None:
+            found = (self.settings.budget, *found)
+        if run is not None and run.budget is not None:
+            found = (*found, run.budget)
+        return found
+
+    def _log_findings(self, model: str, findings: list[Finding]) -> None:
+        """Errors sent anyway ("warn" mode) are logged on every call; each warning once per
+        process for each place in the application that makes such a call."""
+        errors_found = [f for f in findings if f.is_error]
+        if errors_found and self.settings.validate == "warn":
+            log.warning(
+                "qwenobs: chat %s sent although DashScope will reject it: %s",
+                model,
+                "; ".join(f"{f.rule} at {f.where}: {f.message}" for f in errors_found),
+            )
+        if len(errors_found) == len(findings):
+            return
+        site = _call_site()
+        for f in findings:
+            # An unknown model is the same news wherever it is called from.
+            key = (f.rule, model if f.rule == "unknown-model" else site)
+            if f.is_error or key in self._warned:
+                continue
+            self._warned.add(key)
+            log.warning(
+                "qwenobs: chat %s from %s: %s (%s, logged once for this call site): %s",
+                model,
+                site,
+                f.rule,
+                f.where,
+                f.message,
+            )
 
     def _check(self, params: dict[str, Any], body: dict[str, Any]) -> tuple[list[Finding], Any]:
         """Validation findings and the tool rounds of the request (None when unknown)."""
@@ -155,6 +228,35 @@ class Telemetry:
         except Exception as exc:  # a bug in a rule never blocks a call
             self.log_once("validating a request", exc)
             return [], None
+
+
+# Frames of these packages sit between the application and the lifecycle.
+_PLUMBING = ("qwenobs.", "openai.", "wrapt.", "httpx", "litellm.", "langchain_openai.")
+
+
+def _call_site() -> str:
+    """``file:line`` of the application code that made the current call."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(_PLUMBING) and module not in ("qwenobs", "openai", "wrapt"):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "unknown"
+
+
+def _note_status(span: Any, error: BaseException) -> None:
+    """The HTTP status and DashScope's error code of a failed call, when the error has them."""
+    status = getattr(error, "status_code", None)
+    if type(status) is int:
+        span.set_attribute(sc.HTTP_STATUS, status)
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code:
+        span.set_attribute(sc.ERROR_CODE, code)
+
+
+def _first_error(errors: Any) -> Exception | None:
+    return next((e for e in errors if e is not None), None)
 
 
 def _event(f: Finding) -> dict[str, Any]:
@@ -174,8 +276,10 @@ class TracedCall:
         "attrs",
         "blocked",
         "body",
+        "budgets",
         "ended",
         "hide_usage",
+        "region",
         "span",
         "started",
         "stream",
@@ -194,6 +298,8 @@ class TracedCall:
         self.blocked: Exception | None = None  # raised instead of sending (validation, loop guard)
         self.hide_usage = False  # qwenobs asked for the usage chunk; hide it from the caller
         self.agent: Any = None  # the running qwenobs.agent, if any
+        self.budgets: tuple[Budget, ...] = ()  # the spending limits this call counts toward
+        self.region = request.endpoint.region
         self.ended = False
 
     def activate(self) -> object:
@@ -228,6 +334,7 @@ class TracedCall:
         attrs = at.completion_attributes(completion)
         if isinstance(request_id, str):
             attrs[sc.REQUEST_ID] = request_id
+        self._price(field(completion, "usage"), attrs)
         settings = self.telemetry.settings
         if settings.capture_content:
             attrs.update(
@@ -250,6 +357,8 @@ class TracedCall:
         """The stream ended ``how`` (exhausted, closed, error, cancelled, abandoned)."""
         try:
             attrs = at.stream_attributes(state, how, self.started)
+            if error is None:
+                self._price(state.usage, attrs)
             settings = self.telemetry.settings
             if settings.capture_content and state.messages:
                 attrs.update(
@@ -264,6 +373,21 @@ class TracedCall:
             self.telemetry.log_once("ending a stream's span", exc)
             self.end_quietly()
 
+    def _price(self, usage: Any, attrs: dict[str, Any]) -> None:
+        """The call's cost on its span, and counted by its limits and its agent."""
+        cost = None
+        if self.region is not None and usage is not None:
+            prices = self.telemetry.prices(self.attrs[sc.REQUEST_MODEL], self.region)
+            counts = Usage.of(usage) if prices is not None else None
+            if counts is not None:
+                cost = price(prices, counts)
+                attrs.update(at.cost_attributes(cost, self.telemetry.settings.genai_cost))
+        amount = None if cost is None else cost.amount
+        for limit in self.budgets:
+            limit.add(amount)
+        if self.agent is not None:
+            self.agent.add_cost(cost)
+
     # --- end and record ---------------------------------------------------------------------
 
     def _end(self, attrs: dict[str, Any], error: BaseException | None = None) -> None:
@@ -274,7 +398,10 @@ class TracedCall:
         duration = time.perf_counter() - self.started
         if attrs:
             span.set_attributes(attrs)
-        error_type = None if error is None else record_error(span, error)
+        error_type = None
+        if error is not None:
+            error_type = record_error(span, error)
+            _note_status(span, error)
         span.end()
         model = attrs.get(sc.RESPONSE_MODEL)
         key = new_metric_key(

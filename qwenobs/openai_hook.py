@@ -4,8 +4,8 @@ Every chat-completions call passes through the client's request method once (ret
 it), whichever way it was made: ``create``, ``parse``, raw and streaming responses, or a direct
 ``client.post``. The wrapper describes a DashScope chat call as a ``ChatRequest`` for the call
 lifecycle, sends the body the lifecycle chose, and hands back what the SDK returned, traced: a
-stream proxy, a raw-response proxy, or the completion itself. With ``openai_streams`` and
-``openai_sdk`` this is the only code that knows the openai SDK.
+stream proxy, a raw-response proxy, or the completion itself. With ``openai_streams``,
+``openai_raw`` and ``openai_sdk`` this is the only code that knows the openai SDK.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import wrapt
-
 from . import openai_sdk as sdk
 from . import semconv as sc
 from .lifecycle import ChatRequest, Endpoint, Telemetry, TracedCall
+from .openai_raw import TracedAsyncRawResponse, TracedLegacyRawResponse, TracedRawResponse
 from .openai_streams import TracedAsyncStream, TracedStream
 from .tracing import deactivate
 
@@ -37,10 +36,8 @@ def _plan(telemetry: Telemetry, client: Any, args: tuple, kwargs: dict) -> Trace
         extra = options.extra_json
         if extra is not None and not isinstance(extra, Mapping):
             extra = None
-        headers = options.headers
-        raw = isinstance(headers, dict) and headers.get(sdk.RAW_RESPONSE_HEADER) is not None
         stream = kwargs.get("stream", args[2] if len(args) > 2 else False)
-        request = ChatRequest(body, extra, bool(stream), raw, endpoint)
+        request = ChatRequest(body, extra, bool(stream), endpoint)
     except Exception as exc:
         telemetry.log_once("planning a call", exc)
         return None
@@ -64,9 +61,10 @@ def _endpoint(telemetry: Telemetry, client: Any) -> Endpoint | None:
     if cached is not None and cached[0] is base and cached[1] is telemetry:
         return cached[2]
     endpoint = None
-    if sc.is_dashscope(base.host, base.path, telemetry.settings.hosts):
+    official = sc.is_dashscope_endpoint(base.host, base.path)
+    if official or base.host.lower() in telemetry.settings.hosts:
         port = base.port or (443 if base.scheme == "https" else 80)
-        endpoint = Endpoint(base.host, port, str(base))
+        endpoint = telemetry.endpoint(base.host, port, str(base), official)
     state["_qwenobs_endpoint"] = (base, telemetry, endpoint)
     return endpoint
 
@@ -80,10 +78,13 @@ def _observe(call: TracedCall, result: Any) -> Any:
         if isinstance(result, sdk.AsyncStream):
             call.note_request_id(result.response.headers.get("x-request-id"))
             return TracedAsyncStream(result, call)
+        if isinstance(result, sdk.LegacyAPIResponse):
+            call.note_request_id(result.headers.get("x-request-id"))
+            return TracedLegacyRawResponse(result, call)
         if isinstance(result, sdk.AsyncAPIResponse):
             call.note_request_id(result.headers.get("x-request-id"))
             return TracedAsyncRawResponse(result, call)
-        if isinstance(result, sdk.LegacyAPIResponse | sdk.APIResponse):
+        if isinstance(result, sdk.APIResponse):
             call.note_request_id(result.headers.get("x-request-id"))
             return TracedRawResponse(result, call)
         call.end_completion(result, getattr(result, "_request_id", None))
@@ -93,66 +94,8 @@ def _observe(call: TracedCall, result: Any) -> Any:
     return result
 
 
-def _observe_parsed(call: TracedCall, parsed: Any) -> Any:
-    """A raw response was parsed by the user: a stream to trace, or the completion."""
-    if isinstance(parsed, sdk.Stream):
-        return TracedStream(parsed, call)
-    if isinstance(parsed, sdk.AsyncStream):
-        return TracedAsyncStream(parsed, call)
-    call.end_completion(parsed)
-    return parsed
-
-
 def _failed(call: TracedCall, exc: BaseException) -> None:
     call.fail(exc, getattr(exc, "request_id", None))
-
-
-class _TracedRawBase(wrapt.ObjectProxy):
-    def __init__(self, response: Any, call: TracedCall) -> None:
-        super().__init__(response)
-        self._self_call = call
-        self._self_parsed: dict[int, Any] = {}
-
-    def _self_observe(self, parsed: Any) -> Any:
-        key = id(parsed)
-        known = self._self_parsed.get(key)
-        if known is not None:
-            return known[1]
-        try:
-            traced = _observe_parsed(self._self_call, parsed)
-        except Exception as exc:
-            self._self_call.telemetry.log_once("observing a parsed response", exc)
-            self._self_call.end_quietly()
-            traced = parsed
-        self._self_parsed[key] = (parsed, traced)  # keeps parsed alive so its id stays unique
-        return traced
-
-    def __del__(self) -> None:
-        call = self._self_call
-        if not call.ended and not call.stream:
-            call.end_quietly()
-
-
-class TracedRawResponse(_TracedRawBase):
-    """``with_raw_response`` / ``with_streaming_response``: the span follows what the user parses."""
-
-    def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_observe(self.__wrapped__.parse(*args, **kwargs))
-
-    def close(self) -> None:
-        self.__wrapped__.close()
-        if not self._self_parsed:
-            self._self_call.end_quietly()
-
-
-class TracedAsyncRawResponse(_TracedRawBase):
-    async def parse(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_observe(await self.__wrapped__.parse(*args, **kwargs))
-
-    async def close(self) -> None:
-        await self.__wrapped__.close()
-        if not self._self_parsed:
-            self._self_call.end_quietly()
 
 
 # --- the wrappers ------------------------------------------------------------------------------

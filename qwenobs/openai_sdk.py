@@ -16,4 +16,3 @@ BadRequestError = openai.BadRequestError
 LegacyAPIResponse = _legacy_response.LegacyAPIResponse
 APIResponse = _response.APIResponse
 AsyncAPIResponse = _response.AsyncAPIResponse
-RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"

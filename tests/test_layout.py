@@ -32,6 +32,7 @@ PURE = {
     "qwenobs.errors",
     "qwenobs.extras",
     "qwenobs.fields",
+    "qwenobs.raw_sse",
     "qwenobs.scrub",
     "qwenobs.semconv",
     "qwenobs.streaming",

@@ -45,6 +45,32 @@ def add_options(parser: Any) -> None:
     )
 
 
+def add_cost_options(parser: Any) -> None:
+    group = parser.getgroup("qwenobs")
+    group.addoption(
+        "--qwen-no-cost-summary",
+        action="store_true",
+        default=False,
+        help="no summary of what each test's Qwen calls cost at the end of the run.",
+    )
+    parser.addini(
+        "qwen_cost_summary",
+        type="bool",
+        default=True,
+        help="qwenobs: print what each test's Qwen calls cost at the end of the run.",
+    )
+    parser.addini(
+        "qwen_cost_region",
+        default="intl",
+        help="qwenobs: the billing region (cn or intl) of calls to the loopback fake server, "
+        "which has none of its own (default intl, like the fake's own base URL).",
+    )
+
+
+def cost_summary(config: Any) -> bool:
+    return bool(config.getini("qwen_cost_summary")) and not config.getoption("qwen_no_cost_summary")
+
+
 def record_mode(config: Any) -> str:
     mode = config.getoption("qwen_record_mode") or config.getini("qwen_record_mode")
     if mode not in RECORD_MODES:

@@ -16,8 +16,11 @@ from . import options
 if TYPE_CHECKING:
     from qwenobs.fake import FakeDashScope
 
+    from .costs import Ledger
     from .fakes import QwenServer, Switchboard
     from .spans import QwenSpans
+
+_LEDGER = pytest.StashKey["Ledger"]()  # what the run's Qwen calls cost, per test
 
 # Checks run right after the test body: each returns a failure message or None. Failing there
 # (not in teardown) makes a broken expectation a test failure, not an error.
@@ -26,6 +29,7 @@ _CHECKS = pytest.StashKey[list[Callable[[bool], "str | None"]]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+    options.add_cost_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -71,6 +75,59 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if message:
         pytest.fail(message, pytrace=False)
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Iterator[Any]:
+    # A qwen_* fixture on an install without the extra it needs: one line naming the extra.
+    try:
+        return (yield)
+    except ImportError as exc:
+        from qwenobs.errors import MissingExtra
+
+        if not isinstance(exc, MissingExtra):
+            raise
+        raise pytest.fail.Exception(f"{fixturedef.argname}: {exc}", pytrace=False) from None
+
+
+# -- the cost summary ------------------------------------------------------------------------
+
+
+def _ledger(config: pytest.Config) -> Ledger:
+    ledger = config.stash.get(_LEDGER, None)
+    if ledger is None:
+        from .costs import Ledger
+
+        ledger = config.stash[_LEDGER] = Ledger(config.getini("qwen_cost_region") or None)
+    return ledger
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A pytest-xdist worker hands its ledger to the controller, which merges them.
+    output = getattr(session.config, "workeroutput", None)
+    ledger = session.config.stash.get(_LEDGER, None)
+    if output is not None and ledger is not None:
+        output["qwenobs_costs"] = ledger.dump()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    dumped = getattr(node, "workeroutput", {}).get("qwenobs_costs")
+    if dumped:
+        _ledger(node.config).merge(dumped)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    ledger = config.stash.get(_LEDGER, None)
+    if ledger is None or not options.cost_summary(config):
+        return
+    from .costs import report
+
+    lines = report(ledger)
+    if lines:
+        terminalreporter.write_sep("-", "qwenobs: what each test's Qwen calls cost")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def _failed_checks(checks: list[Callable[[bool], str | None]], *, failed: bool) -> str | None:
@@ -139,13 +196,19 @@ def qwen_fake(
     fake, settings = _new_fake(request, qwen_fake_config)
     if not settings.allow_unused:
         _add_check(request, _check_unused("qwen_fake", lambda: unused_answers(fake)))
-    with fake.intercept(hosts=settings.hosts):
-        yield fake
+    try:
+        with fake.intercept(hosts=settings.hosts):
+            yield fake
+    finally:
+        _ledger(request.config).add_fake_calls(request.node.nodeid, fake.calls)
 
 
 @pytest.fixture(scope="session")
 def _qwen_loopback() -> Iterator[tuple[Any, Switchboard]]:
+    from qwenobs.extras import need
     from qwenobs.fake import FakeDashScope
+
+    need("aiohttp", "testing", "qwen_server")
     from qwenobs.fake.server import FakeServer
 
     from .fakes import Switchboard
@@ -183,6 +246,7 @@ def qwen_server(
         yield qwen
     finally:
         board.unplug()
+        _ledger(request.config).add_fake_calls(request.node.nodeid, fake.calls)
 
 
 # -- spans ----------------------------------------------------------------------------------
@@ -194,6 +258,9 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
     ``qwenobs.instrument()`` come from the ``qwen_spans`` marker. Afterwards the instrumentation
     that ran before (the application's own, or none) is back, with its settings and providers."""
+    from qwenobs.extras import need
+
+    need("opentelemetry.sdk", "testing", "qwen_spans")
 
     import qwenobs
 
@@ -205,6 +272,7 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     try:
         yield spans
     finally:
+        _ledger(request.config).add_spans(request.node.nodeid, spans.all())
         spans.close()
 
 
@@ -222,6 +290,9 @@ def qwen_cassette_config() -> dict[str, Any]:
 def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str, Any]) -> Any:
     """The vcrpy cassette of a ``@pytest.mark.qwen_cassette`` test (``.play_count``,
     ``.requests``, ``.data``); requesting it without the marker uses the default path."""
+    from qwenobs.extras import need
+
+    need("vcr", "testing", "qwen_cassette")
     from .cassettes import Recording, default_path, recording, resolve_path
 
     marker = request.node.get_closest_marker("qwen_cassette")

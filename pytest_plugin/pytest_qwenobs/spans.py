@@ -140,6 +140,18 @@ class QwenSpans:
         message, message_index, param."""
         return self.events(sc.VALIDATION_EVENT, span)
 
+    def cost(self) -> dict[str, float]:
+        """What the finished chat calls cost, summed per currency (``{"CNY": 0.0123}``); calls
+        with no known price are left out (``qwenobs.cost``)."""
+        totals: dict[str, float] = {}
+        for span in self.chat():
+            attributes = span.attributes or {}
+            currency = attributes.get(sc.COST_CURRENCY)
+            if currency is not None:
+                amount = attributes.get(sc.COST_AMOUNT, 0.0)
+                totals[currency] = totals.get(currency, 0.0) + amount
+        return totals
+
     def clear(self) -> None:
         """Forget the spans so far (metrics are cumulative and stay)."""
         self.exporter.clear()

@@ -15,25 +15,28 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..fields import field, message_text
-from ..tokens import IM_END, IM_START, encode
+from ..tokens import Vocabulary
 
 MIN_PREFIX = 256
 _KEEP = 256  # prompts remembered per model; the oldest are forgotten first
 
 
-def prompt_ids(messages: Iterable[Any], tools: Iterable[Any] | None) -> tuple[int, ...]:
+def prompt_ids(
+    messages: Iterable[Any], tools: Iterable[Any] | None, vocabulary: Vocabulary
+) -> tuple[int, ...]:
     """The token sequence the cache compares: tools, then each message in chat-template framing."""
+    encode = vocabulary.encode
     ids: list[int] = []
     tools = list(tools or ())
     if tools:
         ids += encode(json.dumps(tools, ensure_ascii=False, sort_keys=True))
     for message in messages:
         role = field(message, "role")
-        ids.append(IM_START)
+        ids.append(vocabulary.im_start)
         ids += encode(f"{role}\n{message_text(field(message, 'content'))}")
         for call in field(message, "tool_calls") or ():
             ids += encode(json.dumps(call, ensure_ascii=False, sort_keys=True, default=str))
-        ids.append(IM_END)
+        ids.append(vocabulary.im_end)
     return tuple(ids)
 
 

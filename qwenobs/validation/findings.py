@@ -24,7 +24,15 @@ RULES: dict[str, tuple[Severity, str]] = {
         "error",
         "an empty message list, a non-message entry, an unknown role, missing or malformed content",
     ),
-    "context-overflow": ("error", "prompt plus max_tokens exceed the model's context window"),
+    "unsupported-modality": (
+        "error",
+        "image, video or audio content sent to a model that does not take it",
+    ),
+    "context-overflow": ("error", "the prompt is longer than the model's input limit"),
+    "unknown-model": (
+        "warning",
+        "a model the model table does not list: no limits are checked and no cost is known",
+    ),
     "max-tokens-unset": ("warning", "no max_tokens, so a runaway generation is uncapped"),
     "temperature-and-top-p": ("warning", "temperature and top_p both changed"),
     "nested-tool-schema": (

@@ -10,7 +10,7 @@ from typing import Any
 from ..catalog import Catalog, ModelInfo
 from ..errors import TokenizerUnavailable
 from ..fields import field
-from ..tokens import PER_MESSAGE, REPLY_PRIMER, TOOLS_PREAMBLE, estimate_prompt_tokens
+from ..tokens import PER_MESSAGE, REPLY_PRIMER, TOOLS_PREAMBLE, VOCABULARIES, slicing_slack
 from .conversation import Conversation
 from .dynamic import dynamic_marker
 from .findings import Finding, finding
@@ -34,6 +34,8 @@ class Request:
     toolset: ToolSet | None  # None without tools
     thinking: bool  # thinking is on
     forced: bool  # thinking was asked for, or the model cannot turn it off
+    by_default: bool  # thinking is on only because the model thinks unless told not to
+    stream_only: bool  # DashScope serves this model only as a stream (Qwen-Omni)
 
     @classmethod
     def of(cls, request: Mapping[str, Any], catalog: Catalog) -> Request:
@@ -46,13 +48,18 @@ class Request:
         mode = info.thinking if info is not None else catalog.thinking(model)
         if mode == "always":
             thinking = forced = True
+        elif mode == "never":  # the switch means nothing to a model without a thinking mode
+            thinking = forced = False
         elif flag is not None:
             thinking = forced = bool(flag)
         else:
             thinking = forced = mode == "on"
-        if isinstance(tools, list | tuple) and tools:
-            return cls(params, model, info, tools, toolset(tools), thinking, forced)
-        return cls(params, model, info, (), None, thinking, forced)
+        by_default = thinking and flag is None and mode == "on"
+        stream_only = info.stream_only if info is not None else catalog.stream_only(model)
+        if not (isinstance(tools, list | tuple) and tools):
+            tools = ()
+        summary = toolset(tools) if tools else None
+        return cls(params, model, info, tools, summary, thinking, forced, by_default, stream_only)
 
 
 def merged_params(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -75,12 +82,18 @@ def check_thinking(r: Request) -> list[Finding]:
     out = []
     params, model, thinking = r.params, r.model, r.thinking
     if r.forced and params.get("stream") is not True:
+        why = (
+            f"{model!r} thinks unless told not to"
+            if r.by_default
+            else f"thinking is on for {model!r}"
+        )
         out.append(
             finding(
                 "thinking-requires-stream",
-                f"thinking is on for {model!r} but stream is not True; DashScope rejects "
-                "non-streaming thinking calls. Pass stream=True, or "
-                'extra_body={"enable_thinking": False}.',
+                f"{why}, and DashScope rejects a non-streaming call while thinking "
+                "(parameter.enable_thinking must be set to false for non-streaming calls). "
+                'Pass stream=True to keep the thinking, or extra_body={"enable_thinking": False} '
+                "to answer without it.",
                 param="stream",
             )
         )
@@ -117,11 +130,26 @@ def check_thinking(r: Request) -> list[Finding]:
     return out
 
 
-def is_omni(model: str | None) -> bool:
-    """Qwen-Omni models (qwen-omni-turbo, qwen3-omni-flash, qwen2.5-omni-7b, ...)."""
-    if model is None or "omni" not in (name := model.lower()):
-        return False  # the common case, without splitting the name
-    return "omni" in name.split("-")[1:]
+def check_unknown_model(r: Request, catalog: Catalog) -> list[Finding]:
+    model = r.model
+    if model is None or r.info is not None:
+        return []
+    close = catalog.closest(model)
+    if close:
+        near = f"Did you mean {' or '.join(repr(c) for c in close)}? "
+    elif not model.lower().startswith(("qwen", "qwq")):
+        near = "DashScope serves Qwen models; this name looks like another provider's. "
+    else:
+        near = ""
+    return [
+        finding(
+            "unknown-model",
+            f"{model!r} is not in qwenobs's model table, so its input limit, output cap and "
+            f"price are unknown. {near}A fine-tuned or newer model can be added in the file "
+            "named by QWENOBS_CATALOG (see `qwenobs catalog`).",
+            param="model",
+        )
+    ]
 
 
 def check_omni(r: Request) -> list[Finding]:
@@ -135,6 +163,26 @@ def check_omni(r: Request) -> list[Finding]:
             'stream_options={"include_usage": True} to get the usage).',
             param="stream",
         )
+    ]
+
+
+def check_modalities(r: Request, conv: Conversation) -> list[Finding]:
+    """Image, video or audio parts sent to a model that takes none."""
+    info = r.info
+    if info is None:
+        return []
+    return [
+        finding(
+            "unsupported-modality",
+            f"messages[{index}] has {kind} content, but {info.name} takes "
+            f"{' and '.join(sorted(info.modalities))} only; DashScope answers "
+            "'Unexpected item type in content.' Send it to a model that reads it "
+            "(qwen3-vl-plus, qwen3.5-plus, qwen3-omni-flash) or leave it out.",
+            index,
+            param="messages",
+        )
+        for kind, index in conv.media.items()
+        if kind not in info.modalities
     ]
 
 
@@ -168,40 +216,40 @@ def _number(value: Any) -> bool:
 
 
 def check_ranges(r: Request) -> list[Finding]:
-    out = []
     params, info = r.params, r.info
-
-    def bad(param: str, value: Any, accepted: str) -> None:
-        out.append(
-            finding(
-                "parameter-range",
-                f"{param}={value!r} is outside the accepted range {accepted}; DashScope "
-                "rejects it. Use a value inside the range.",
-                param=param,
-            )
-        )
-
+    bad: list[tuple[str, Any, str]] = []  # (parameter, value, accepted range)
     temperature = params.get("temperature")
     if temperature is not None and not (_number(temperature) and 0 <= temperature < 2):
-        bad("temperature", temperature, "[0.0, 2.0)")
+        bad.append(("temperature", temperature, "[0.0, 2.0)"))
     top_p = params.get("top_p")
     if top_p is not None and not (_number(top_p) and 0 < top_p <= 1):
-        bad("top_p", top_p, "(0.0, 1.0]")
-    for name in ("max_tokens", "max_completion_tokens"):
+        bad.append(("top_p", top_p, "(0.0, 1.0]"))
+    for name in ("max_tokens", "max_completion_tokens", "thinking_budget", "n"):
         value = params.get(name)
         if value is None:
             continue
         if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-            bad(name, value, "[1, ...] (a positive integer)")
-        elif info is not None and value > info.max_output:
-            bad(name, value, f"[1, {info.max_output}] for {info.name}")
-    for name in ("thinking_budget", "n"):
-        value = params.get(name)
-        if value is not None and not (
-            isinstance(value, int) and not isinstance(value, bool) and value >= 1
-        ):
-            bad(name, value, "[1, ...] (a positive integer)")
-    return out
+            bad.append((name, value, "[1, ...] (a positive integer)"))
+        elif info is not None and (cap := _cap(info, name, r.thinking)) and value > cap:
+            mode = " while thinking" if r.thinking and name != "thinking_budget" else ""
+            bad.append((name, value, f"[1, {cap:,}] for {info.name}{mode}"))
+    return [
+        finding(
+            "parameter-range",
+            f"{name}={value!r} is outside the accepted range {accepted}; DashScope rejects it. "
+            "Use a value inside the range.",
+            param=name,
+        )
+        for name, value, accepted in bad
+    ]
+
+
+def _cap(info: ModelInfo, name: str, thinking: bool) -> int | None:
+    if name == "thinking_budget":
+        return info.max_thinking_budget
+    if name == "n":
+        return None
+    return info.output_limit(thinking)
 
 
 def _short(value: Any) -> str:
@@ -294,33 +342,36 @@ def check_advice(r: Request, conv: Conversation) -> list[Finding]:
 
 
 def check_context(r: Request, conv: Conversation) -> list[Finding]:
-    params, info, tools = r.params, r.info, r.tools
+    """The prompt against the model's input limit (DashScope checks ``max_tokens`` apart)."""
+    info = r.info
     if info is None or conv.count == 0:
         return []
-    reserved = params.get("max_tokens") or params.get("max_completion_tokens") or 0
-    if not isinstance(reserved, int):
-        reserved = 0
-    window = info.context_window
-    # Tokens never outnumber UTF-8 bytes: tokenize only when the byte bound reaches the window.
+    limit = info.input_limit(r.thinking)
+    # Tokens never outnumber UTF-8 bytes: tokenize only when the byte bound passes the limit.
     bound = conv.text_bytes_bound + PER_MESSAGE * conv.count + _FIXED_TOKENS
-    if bound + reserved <= window:
+    if bound <= limit:
         if r.toolset is None:
             return []
         bound += r.toolset.json_bytes
-        if bound + reserved <= window:
+        if bound <= limit:
             return []
+    # A long text is counted in slices, stopping once past the limit: a slice boundary can add a
+    # token, so only a count past the limit by more than that proves an overflow.
+    slack = slicing_slack(conv.text_bytes_bound)
     try:
-        prompt = estimate_prompt_tokens(params.get("messages"), tools)
+        vocabulary = VOCABULARIES[info.vocabulary]
+        counted = vocabulary.estimate(r.params.get("messages"), r.tools, limit + slack)
     except TokenizerUnavailable:
         return []
-    if prompt + reserved <= window:
+    if counted <= limit + slack:
         return []
+    mode = " with thinking on" if r.thinking and info.max_input_thinking else ""
     return [
         finding(
             "context-overflow",
-            f"the prompt is about {prompt:,} tokens; with max_tokens={reserved:,} that exceeds "
-            f"{info.name}'s context window of {window:,}. Trim or summarise the middle of the "
-            "conversation, or pick a longer-context model.",
+            f"the prompt has more than {limit:,} tokens, {info.name}'s input limit{mode}; "
+            f"DashScope rejects it (Range of input length should be [1, {limit}]). Trim or "
+            "summarise the middle of the conversation, or pick a longer-context model.",
             param="messages",
         )
     ]

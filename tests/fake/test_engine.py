@@ -116,7 +116,7 @@ RULE_REQUESTS = {
     "unknown-tool-choice": body(tool_choice={"type": "function", "function": {"name": "nope"}}),
     "invalid-message": body(messages=[{"role": "robot", "content": "hi"}]),
     "context-overflow": body(
-        model="qwen-max", max_tokens=8000, messages=[{"role": "user", "content": "word " * 30000}]
+        model="qwen-max", max_tokens=8000, messages=[{"role": "user", "content": "word " * 40000}]
     ),
 }
 EXACT = {

@@ -3,7 +3,6 @@ must observe exactly the same thing."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -313,12 +312,13 @@ async def test_timing_is_observable_by_the_client(harness) -> None:
     harness.fake.reply("abcdefgh" * 4, first_chunk_delay=0.15, chunk_delay=0.04, chunk_size=8)
     seen = await observe(harness, **_request(stream=True))
 
-    arrivals = seen["arrivals"]
+    arrivals = seen["arrivals"]  # seconds since the request was sent
     assert len(arrivals) == 6  # role, 4 pieces, finish
-    assert arrivals[0] >= 0.14
-    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    assert min(gaps) >= 0.03
-    assert seen["elapsed"] < 1.0
+    # Delays only ever add up, whatever the machine's load: each chunk arrives no earlier than
+    # the first delay plus every delay before it (a late read can shorten one gap, not the sum).
+    for i, arrival in enumerate(arrivals):
+        assert arrival >= 0.15 + 0.04 * i - 0.005
+    assert seen["elapsed"] < 3.0
 
 
 async def test_non_stream_waits_for_the_whole_generation(harness) -> None:

@@ -96,7 +96,7 @@ def test_the_agent_span_parents_chat_and_tool_spans(fake, telemetry, stream):
     assert all(s.parent.span_id == agent.context.span_id for s in spans[1:])
     a = agent.attributes
     assert a["gen_ai.operation.name"] == "invoke_agent" and a["gen_ai.agent.name"] == "weather"
-    assert a["dashscope.agent.rounds"] == 1 and a["dashscope.agent.tool_calls"] == 2
+    assert a["dashscope.agent.rounds"] == 2 and a["dashscope.agent.tool_calls"] == 2
     assert (
         a["dashscope.agent.repeated_tool_calls"] == 0
         and a["dashscope.agent.forced_answer"] is False
@@ -143,19 +143,83 @@ def test_repeated_calls_are_recorded_and_answer_after_forces_an_answer(fake, tel
     assert last_chat.attributes["dashscope.agent.forced_answer"] is True
 
 
+def test_max_rounds_is_the_number_of_model_calls_as_in_the_guides_loop(fake, telemetry):
+    # The guide's loop: `for round in range(max_rounds): create(...)` makes at most max_rounds
+    # paid calls. The agent allows as many and stops the next one before it is sent.
+    fake.reply(tool_calls=weather_calls("Shanghai"), repeat=True)
+    with pytest.raises(qwenobs.AgentLoopError) as caught, qwenobs.agent("weather", max_rounds=8):
+        loop(fake.client(), "umbrella?", rounds=20)
+    assert len(fake.calls) == 8  # the ninth call was never sent
+    assert caught.value.rounds == 8 and caught.value.max_rounds == 8
+    assert "made 8 model calls (max_rounds=8)" in str(caught.value)
+
+
 def test_max_rounds_stops_the_loop_before_sending(fake, telemetry):
     fake.reply(tool_calls=weather_calls("Shanghai"), repeat=True)
     with pytest.raises(qwenobs.AgentLoopError) as caught, qwenobs.agent("weather", max_rounds=2):
         loop(fake.client(), "umbrella?", rounds=10)
     error = caught.value
-    assert error.rounds == 3 and error.max_rounds == 2
-    assert 'get_weather({"city": "Shanghai"}) x2' in str(error)
-    assert len(fake.calls) == 3  # the fourth call was never sent
+    assert error.rounds == 2 and error.max_rounds == 2
+    assert 'get_weather({"city": "Shanghai"}) x1' in str(error)
+    assert len(fake.calls) == 2  # the third call was never sent
     agent = telemetry.spans()[0]
     assert (
         agent.status.status_code is StatusCode.ERROR
         and agent.attributes["error.type"] == "AgentLoopError"
     )
+
+
+def test_on_repeat_reuse_answers_a_repeated_call_from_its_first_result(fake, telemetry):
+    runs = []
+
+    @qwenobs.tool("get_weather")
+    def forecast(city: str) -> dict:
+        runs.append(city)
+        return {"city": city, "temp_c": 21}
+
+    fake.reply(tool_calls=weather_calls("Shanghai"))
+    fake.reply(tool_calls=weather_calls("Shanghai"))  # the same call again
+    fake.reply(tool_calls=weather_calls("Hangzhou"))
+    fake.reply("Done.")
+    client = fake.client()
+    with qwenobs.agent("weather", on_repeat="reuse"):
+        messages = [{"role": "user", "content": "umbrella?"}]
+        while True:
+            message = (
+                client.chat.completions.create(
+                    model="qwen-plus", messages=messages, tools=TOOLS, max_tokens=64
+                )
+                .choices[0]
+                .message
+            )
+            messages.append(message)
+            if not message.tool_calls:
+                break
+            for call in message.tool_calls:
+                result = forecast(**json.loads(call.function.arguments))
+                messages.append(
+                    {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+                )
+    assert runs == ["Shanghai", "Hangzhou"]  # the repeat never ran the tool
+    tools = [s for s in telemetry.spans() if s.name == "execute_tool get_weather"]
+    assert [s.attributes.get("dashscope.tool.reused", False) for s in tools] == [False, True, False]
+    agent = telemetry.spans()[0]
+    assert agent.attributes["dashscope.agent.reused_tool_results"] == 1
+
+
+def test_on_repeat_raise_stops_the_call_that_carries_the_repeat(fake, telemetry):
+    fake.reply(tool_calls=weather_calls("Shanghai"), repeat=True)
+    with (
+        pytest.raises(qwenobs.AgentLoopError, match=r"repeat get_weather\(.*Shanghai"),
+        qwenobs.agent("weather", on_repeat="raise"),
+    ):
+        loop(fake.client(), "umbrella?", rounds=10)
+    assert len(fake.calls) == 2  # the third call would have carried the repeated call
+
+
+def test_on_repeat_is_checked():
+    with pytest.raises(ValueError, match="on_repeat must be one of"):
+        qwenobs.agent("x", on_repeat="skip")
 
 
 async def test_async_agent_and_async_tools(fake, telemetry):

@@ -46,7 +46,10 @@ def _off_before_and_after():
         ({"hosts": [None]}, TypeError, "hosts must be a list of str"),
         ({"capture_content": "yes"}, TypeError, "capture_content must be True or False or None"),
         ({"capture_reasoning": 1}, TypeError, "capture_reasoning must be True or False or None"),
-        ({"stream_usage": None}, TypeError, "stream_usage must be True or False, got NoneType"),
+        ({"stream_usage": 1}, TypeError, "stream_usage must be True, False or 'all', got int 1"),
+        ({"region": "eu"}, ValueError, "qwenobs.instrument(): region must be one of"),
+        ({"regions": ["cn"]}, TypeError, "regions must be a mapping or None"),
+        ({"genai_cost": "on"}, TypeError, "genai_cost must be True or False or None"),
         ({"catalog": {"qwen-plus": 1}}, TypeError, "catalog must be a qwenobs.Catalog or None"),
         (
             {"tracer_provider": "jaeger"},
@@ -107,6 +110,9 @@ def test_a_second_instrument_with_other_settings_warns_and_changes_nothing() -> 
         ("QWENOBS_VALIDATE", "true", "validate", "raise"),
         ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "maybe", "capture_content", False),
         ("QWENOBS_CAPTURE_REASONING", "2", "capture_reasoning", False),
+        ("QWENOBS_STREAM_USAGE", "sometimes", "stream_usage", "dashscope"),
+        ("QWENOBS_REGION", "eu", "region", None),
+        ("QWENOBS_GENAI_COST", "perhaps", "genai_cost", False),
     ],
 )
 def test_a_bad_environment_value_is_logged_once_and_the_default_used(

@@ -249,7 +249,9 @@ def test_warn_mode_sends_and_records(fake, telemetry, caplog):
     assert "preceeding" in str(caught.value)  # DashScope's own 400, from the fake
     assert len(fake.calls) == 1
     (record,) = caplog.records
-    assert "orphan-tool-result (error) at messages[1]" in record.getMessage()
+    assert "sent although DashScope will reject it: orphan-tool-result at messages[1]" in (
+        record.getMessage()
+    )
     events = [e for e in telemetry.span().events if e.name == "dashscope.validation"]
     assert [e.attributes["rule"] for e in events] == ["orphan-tool-result"]
 
@@ -259,6 +261,34 @@ def test_warnings_never_block(fake, telemetry):
     create(fake.client(), max_tokens=None)  # max-tokens-unset is only a warning
     events = [e for e in telemetry.span().events if e.name == "dashscope.validation"]
     assert [e.attributes["severity"] for e in events] == ["warning"]
+
+
+@pytest.mark.parametrize("mode", ["raise", "warn"])
+def test_each_warning_is_logged_once_per_call_site(fake, telemetry, caplog, mode):
+    telemetry.instrument(validate=mode)
+    fake.reply("ok", repeat=True)
+    client = fake.client()
+    ask = {"model": "qwen-plus", "messages": [USER]}  # no max_tokens: max-tokens-unset
+    with caplog.at_level(logging.WARNING, logger="qwenobs"):
+        for _ in range(3):
+            client.chat.completions.create(**ask)  # one call site, three calls
+        client.chat.completions.create(**ask)  # another call site
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 2
+    assert all("max-tokens-unset" in line and "Set max_tokens" in line for line in logged)
+    assert f"{__file__}:" in logged[0] and logged[0] != logged[1]  # the application's lines
+    assert len(telemetry.spans()) == 4  # every call still carries its span event
+
+
+def test_an_unknown_model_is_logged_once_whatever_the_call_site(fake, telemetry, caplog):
+    fake.reply("ok", repeat=True)  # the fake answers unknown models: suites use "test-model"
+    client = fake.client()
+    with caplog.at_level(logging.WARNING, logger="qwenobs"):
+        client.chat.completions.create(model="test-model", messages=[USER], max_tokens=8)
+        client.chat.completions.create(model="test-model", messages=[USER], max_tokens=8)
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "unknown-model" in line and "'test-model'" in line
+    assert [c.status for c in fake.calls] == [200, 200]
 
 
 def test_off_mode_and_the_environment(fake, telemetry, monkeypatch):

@@ -158,7 +158,7 @@ def test_marker_mistakes_fail_the_test_naming_the_option(suite):
             f"E *TypeError: the qwen_fake_config fixture: unknown option(s) speed; {fake_options}*",
             "E *TypeError: @pytest.mark.qwen_spans takes keyword options, got positional ('warn',)",
             "E *TypeError: @pytest.mark.qwen_spans: unknown option(s) tracer_provider; accepted: "
-            "validate, capture_content, capture_reasoning, hosts, stream_usage, catalog",
+            "validate, capture_content, capture_reasoning, hosts, stream_usage, catalog*",
             "E *TypeError: qwenobs.instrument(): validate must be one of raise, warn, off*",
             "E *TypeError: @pytest.mark.qwen_cassette takes the cassette path as its one "
             "positional argument, got positional ('a.yaml', 'b.yaml')",

@@ -236,3 +236,37 @@ def test_a_stream_left_half_read_still_ends_its_span(wire, telemetry, chunks):
     stream = None  # abandon it
     gc.collect()
     assert len(telemetry.exporter.get_finished_spans()) == before + 1
+
+
+@FUZZ
+@given(chunks=st.lists(CHUNK, max_size=8), done=st.booleans(), asked_for_usage=st.booleans())
+def test_any_stream_read_raw_reaches_the_user_unchanged(
+    wire, telemetry, caplog, chunks, done, asked_for_usage
+):
+    def body_lines(chunks: list[dict]) -> list[str]:
+        frames = [f"data: {json.dumps(c)}" for c in chunks] + (["data: [DONE]"] if done else [])
+        return [line for frame in frames for line in (frame, "")]
+
+    wire.headers = {"content-type": "text/event-stream"}
+    wire.body = "".join(f"{line}\n" for line in body_lines(chunks)).encode()
+    kwargs: dict[str, Any] = {"stream": True}
+    if asked_for_usage:
+        kwargs["stream_options"] = {"include_usage": True}
+    before = len(telemetry.exporter.get_finished_spans())
+
+    def lines(client: openai.OpenAI) -> list[str]:
+        with client.chat.completions.with_streaming_response.create(
+            model="qwen-plus", max_tokens=64, messages=[{"role": "user", "content": "hi"}], **kwargs
+        ) as response:
+            return list(response.iter_lines())
+
+    # qwenobs hides the usage-only events only when it asked for them itself.
+    shown = [c for c in chunks if asked_for_usage or not _usage_only_dict(c)]
+    assert lines(wire.traced) == body_lines(shown)
+    assert lines(wire.bare) == body_lines(chunks)
+    assert len(telemetry.exporter.get_finished_spans()) == before + 1
+    assert not qwenobs_logs(caplog), "odd wire data is not an internal error"
+
+
+def _usage_only_dict(chunk: dict) -> bool:
+    return not chunk.get("choices") and chunk.get("usage") is not None

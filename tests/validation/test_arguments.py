@@ -75,7 +75,7 @@ def test_validate_takes_keyword_arguments_like_create() -> None:
         (
             lambda: validate(request(USER), catalog="qwen"),
             TypeError,
-            "qwenobs.validate(): catalog must be a qwenobs.Catalog, got str 'qwen'",
+            "qwenobs.validate(): catalog must be a qwenobs.Catalog or None, got str 'qwen'",
         ),
         (
             lambda: count_tokens(42),

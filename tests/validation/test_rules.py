@@ -12,6 +12,8 @@ from qwenobs import RULES, validate
 from qwenobs.fake.samples import WEATHER_TOOLS as TOOLS
 from qwenobs.validation import inspect
 
+IMAGE = {"type": "image_url", "image_url": {"url": "https://example.test/cat.png"}}
+
 
 def call(call_id: str, name: str = "get_weather", args: str = '{"city": "Shanghai"}') -> dict:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": args}}
@@ -201,6 +203,18 @@ CASES = [
             max_tokens=100,
         ),
     ),
+    (
+        "unsupported-modality",
+        request(
+            {"role": "user", "content": [IMAGE, {"type": "text", "text": "What is this?"}]},
+            model="qwen-plus",
+        ),
+        request(
+            {"role": "user", "content": [IMAGE, {"type": "text", "text": "What is this?"}]},
+            model="qwen3-vl-plus",
+        ),
+    ),
+    ("unknown-model", request(USER, model="qwen-plusplus"), request(USER, model="qwen-plus")),
     ("max-tokens-unset", {"model": "qwen-plus", "messages": [USER]}, request(USER)),
     (
         "temperature-and-top-p",
@@ -365,9 +379,23 @@ def test_sdk_not_given_sentinels_count_as_unset():
     assert validate(request(USER, temperature=NOT_GIVEN, top_p=NOT_GIVEN)) == []
 
 
-def test_unknown_models_get_no_context_or_output_cap_check():
+def test_unknown_models_get_only_the_unknown_model_warning():
     huge = {"role": "user", "content": "word " * 300_000}
-    assert rules(request(huge, model="my-private-qwen", max_tokens=900_000)) == []
+    assert rules(request(huge, model="my-private-qwen", max_tokens=900_000)) == ["unknown-model"]
+
+
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        ("qwen-plusplus", "Did you mean 'qwen-plus'"),
+        ("qwen3.5-pluss", "Did you mean 'qwen3.5-plus'"),
+        ("gpt-4o", "looks like another provider's"),
+    ],
+)
+def test_an_unknown_model_is_named_with_the_closest_listed_ones(model, says):
+    (found,) = validate(request(USER, model=model))
+    assert (found.rule, found.severity, found.param) == ("unknown-model", "warning", "model")
+    assert says in found.message and "QWENOBS_CATALOG" in found.message
 
 
 def test_tool_rounds_are_counted():
