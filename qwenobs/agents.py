@@ -22,6 +22,7 @@ from opentelemetry.trace import SpanKind
 from . import checks
 from . import semconv as sc
 from .budgets import Budget
+from .conversations import given_id
 from .errors import AgentLoopError
 from .fields import field
 from .tracing import activate, deactivate, record_error
@@ -78,14 +79,12 @@ class AgentRun:
         checks.integer(where, "answer_after", answer_after, minimum=0)
         checks.text(where, "conversation_id", conversation_id, empty=False)
         if on_repeat not in ON_REPEAT:
-            raise checks.wrong_value(
-                where, "on_repeat", on_repeat, f"one of {', '.join(ON_REPEAT)}"
-            )
+            raise checks.wrong_value(where, "on_repeat", on_repeat, f"one of {ON_REPEAT}")
         self.name = name
         self.max_rounds = max_rounds
         self.answer_after = answer_after
         self.on_repeat = on_repeat
-        self.conversation_id = conversation_id or uuid.uuid4().hex
+        self.conversation_id = conversation_id or given_id() or uuid.uuid4().hex
         self.rounds = 0  # model calls sent (the guide's rounds)
         self.results: dict[str, Any] = {}  # tool call key -> its first result (on_repeat="reuse")
         self.reused = 0
@@ -98,15 +97,22 @@ class AgentRun:
         self._seen_ids: set[Any] = set()
         self._seen_calls: set[str] = set()
         self._pending: list[tuple[Any, Any]] = []  # (id, name) the last response asked for
+        self._noted: Any = None  # the message list of this run's last call
         self.span: Any = None
 
     # --- what a traced chat call calls ----------------------------------------------------
 
-    def guard(self, span: Any, body: Mapping[str, Any]) -> Exception | None:
+    def guard(self, span: Any, body: Mapping[str, Any], conv: Any = None) -> Exception | None:
         """Check the loop before a chat call is sent; an error to raise instead of sending.
-        A call that goes ahead is the next round."""
+        A call that goes ahead is the next round. ``conv``, validation's view of the messages,
+        says which of them this run has already looked at."""
         span.set_attribute(sc.CONVERSATION_ID, self.conversation_id)
-        new_repeats = self._note_repeats(span, body.get("messages"))
+        messages = body.get("messages")
+        start = 0
+        if conv is not None and conv.prior is not None and conv.prior is self._noted:
+            start = conv.unchanged  # the same messages as this run's last call, up to there
+        new_repeats = self._note_repeats(span, messages, start)
+        self._noted = messages
         if new_repeats and self.on_repeat == "raise":
             reason = f"agent {self.name!r} was asked to repeat {new_repeats[0]} (on_repeat='raise')"
             return AgentLoopError(
@@ -138,10 +144,11 @@ class AgentRun:
             self.tool_calls += len(tool_calls)
             self._pending = list(tool_calls)
 
-    def _note_repeats(self, span: Any, messages: Any) -> list[str]:
-        """Record tool calls in ``messages`` that repeat an earlier one; the new repeats."""
+    def _note_repeats(self, span: Any, messages: Any, start: int = 0) -> list[str]:
+        """Record tool calls in ``messages[start:]`` that repeat an earlier one; the new
+        repeats."""
         found = []
-        for message in messages if isinstance(messages, list) else ():
+        for message in messages[start:] if isinstance(messages, list) else ():
             for call in field(message, "tool_calls") or ():
                 call_id = field(call, "id")
                 if call_id in self._seen_ids:

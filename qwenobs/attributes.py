@@ -215,6 +215,22 @@ def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
     return parts
 
 
+def input_parts(messages: list[Any]) -> tuple[list[dict], list[dict]]:
+    """The system instructions and the other messages in the GenAI conventions' JSON shape: what
+    gen_ai.system_instructions and gen_ai.input.messages hold (replay compares in this shape)."""
+    system = [
+        {"type": "text", "content": message_text(field(m, "content"))}
+        for m in messages
+        if field(m, "role") == "system"
+    ]
+    others = [
+        {"role": field(m, "role"), "parts": _parts(m, capture_reasoning=False)}
+        for m in messages
+        if field(m, "role") != "system"
+    ]
+    return system, others
+
+
 _NOT_PARAMETERS = frozenset({"messages", "tools"})
 
 
@@ -232,16 +248,7 @@ def content_request_attributes(body: Mapping[str, Any], params: Mapping[str, Any
     )
     messages = body.get("messages")
     if isinstance(messages, list):
-        system = [
-            {"type": "text", "content": message_text(field(m, "content"))}
-            for m in messages
-            if field(m, "role") == "system"
-        ]
-        others = [
-            {"role": field(m, "role"), "parts": _parts(m, capture_reasoning=False)}
-            for m in messages
-            if field(m, "role") != "system"
-        ]
+        system, others = input_parts(messages)
         if system:
             attrs[sc.SYSTEM_INSTRUCTIONS] = json.dumps(system, ensure_ascii=False)
         attrs[sc.INPUT_MESSAGES] = json.dumps(others, ensure_ascii=False, default=str)

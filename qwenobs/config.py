@@ -46,6 +46,7 @@ class Settings:
     regions: Mapping[str, str] = field(default_factory=dict)  # host -> billing region
     genai_cost: bool = False  # also the gen_ai.usage.cost.* attributes (a proposed convention)
     budget: Budget | None = None  # the whole process's spending limit
+    spans_file: str | None = None  # also append every span here as OTLP/JSON lines
 
 
 def resolve_settings(
@@ -59,6 +60,7 @@ def resolve_settings(
     regions: Mapping[str, str] | None = None,
     genai_cost: bool | None = None,
     budget: Any = None,
+    spans_file: str | os.PathLike[str] | None = None,
 ) -> Settings:
     """Settings from ``instrument()``'s arguments and the environment."""
     checks.flag(_WHERE, "capture_content", capture_content, optional=True)
@@ -66,14 +68,6 @@ def resolve_settings(
     checks.flag(_WHERE, "genai_cost", genai_cost, optional=True)
     if catalog is not None and not isinstance(catalog, Catalog):
         raise checks.wrong_type(_WHERE, "catalog", catalog, "a qwenobs.Catalog or None")
-    if regions is not None:
-        checks.mapping(_WHERE, "regions", regions)
-    for where, value in [
-        ("region", region),
-        *((f"regions[{h!r}]", r) for h, r in (regions or {}).items()),
-    ]:
-        if value is not None and value not in CURRENCIES:
-            raise checks.wrong_value(_WHERE, where, value, f"one of {', '.join(CURRENCIES)}")
     mode = _mode(validate) if validate is not None else _env_mode()
     if capture_content is None:
         capture_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
@@ -81,19 +75,65 @@ def resolve_settings(
         capture_reasoning = _env_flag("QWENOBS_CAPTURE_REASONING")
     if genai_cost is None:
         genai_cost = _env_flag("QWENOBS_GENAI_COST")
-    # The model table is read once here (QWENOBS_CATALOG included), not on every call.
     return Settings(
         mode,
         capture_content,
         capture_reasoning,
         frozenset([*_env_hosts(), *host_names(hosts)]),
         _stream_usage_mode(stream_usage),
+        # The model table is read once here (QWENOBS_CATALOG included), not on every call.
         catalog_or_active(catalog),
-        region if region is not None else _env_region(),
-        {h.lower(): r for h, r in (regions or {}).items()},
+        _region(region) if region is not None else _env_region(),
+        _regions(regions),
         genai_cost,
         Budget.of(budget, "the process budget (instrument(budget=...))"),
+        spans_file_path(spans_file),
     )
+
+
+def _region(value: Any, name: str = "region") -> str:
+    accepted = f"one of {', '.join(CURRENCIES)}"
+    if not isinstance(value, str):
+        raise checks.wrong_type(_WHERE, name, value, accepted)
+    if value not in CURRENCIES:
+        raise checks.wrong_value(_WHERE, name, value, accepted)
+    return value
+
+
+def _regions(value: Any) -> dict[str, str]:
+    checks.mapping(_WHERE, "regions", value)
+    out = {}
+    for host, region in (value or {}).items():
+        [name] = host_names([host], _WHERE)
+        out[name] = _region(region, f"regions[{host!r}]")
+    return out
+
+
+def _stream_usage_mode(value: bool | str | None) -> str:
+    """``stream_usage=`` (True, False or "all"), else QWENOBS_STREAM_USAGE, as a mode."""
+    if value is None:
+        return _env_stream_usage()
+    if value is True or value is False:
+        return "dashscope" if value else "off"
+    if value == "all":
+        return "all"
+    accepted = "True, False or 'all' (or None for QWENOBS_STREAM_USAGE)"
+    if isinstance(value, str):
+        raise checks.wrong_value(_WHERE, "stream_usage", value, accepted)
+    raise checks.wrong_type(_WHERE, "stream_usage", value, accepted)
+
+
+def spans_file_path(argument: str | os.PathLike[str] | None) -> str | None:
+    """The spans file ``instrument()`` writes: its ``spans_file`` argument, else the
+    QWENOBS_SPANS_FILE environment variable; None for no file."""
+    if argument is not None:
+        accepted = "a file path (str or os.PathLike) or None"
+        if not isinstance(argument, str | os.PathLike):
+            raise checks.wrong_type(_WHERE, "spans_file", argument, accepted)
+        if not os.fspath(argument):
+            raise checks.wrong_value(_WHERE, "spans_file", argument, "a non-empty file path")
+        return os.fspath(argument)
+    return os.environ.get("QWENOBS_SPANS_FILE", "").strip() or None
 
 
 def host_names(hosts: Any, where: str = _WHERE) -> list[str]:
@@ -134,20 +174,6 @@ def _mode(value: Any) -> str:
     return mode
 
 
-def _stream_usage_mode(value: bool | str | None) -> str:
-    """``stream_usage=`` (True, False or "all"), else QWENOBS_STREAM_USAGE, as a mode."""
-    if value is None:
-        return _env_stream_usage()
-    if value is True or value is False:
-        return "dashscope" if value else "off"
-    if value == "all":
-        return "all"
-    accepted = "True, False or 'all'"
-    if not isinstance(value, str):
-        raise checks.wrong_type(_WHERE, "stream_usage", value, accepted)
-    raise checks.wrong_value(_WHERE, "stream_usage", value, accepted)
-
-
 # -- the environment: a bad value is logged once and the default used ---------------------------
 
 
@@ -180,31 +206,6 @@ def _env_flag(name: str) -> bool:
     return False
 
 
-def _env_stream_usage() -> str:
-    value = os.environ.get("QWENOBS_STREAM_USAGE")
-    word = "" if value is None else value.strip().lower()
-    if word == "all":
-        return "all"
-    if word in _FALSE and word:
-        return "off"
-    if word and word not in _TRUE:
-        _bad_environment(
-            "QWENOBS_STREAM_USAGE", value or "", "true, false or all", "the default, true"
-        )
-    return "dashscope"
-
-
-def _env_region() -> str | None:
-    value = os.environ.get("QWENOBS_REGION")
-    region = "" if value is None else value.strip().lower()
-    if not region:
-        return None
-    if region not in CURRENCIES:
-        _bad_environment("QWENOBS_REGION", value or "", f"one of {', '.join(CURRENCIES)}", "none")
-        return None
-    return region
-
-
 def _env_hosts() -> list[str]:
     out = []
     for name in os.environ.get("QWENOBS_HOSTS", "").split(","):
@@ -221,3 +222,31 @@ def _env_hosts() -> list[str]:
                 "the other hosts listed",
             )
     return out
+
+
+def _env_region() -> str | None:
+    value = os.environ.get("QWENOBS_REGION")
+    if value is None or not value.strip():
+        return None
+    region = value.strip().lower()
+    if region in CURRENCIES:
+        return region
+    _bad_environment("QWENOBS_REGION", value, " or ".join(CURRENCIES), "each host's own region")
+    return None
+
+
+def _env_stream_usage() -> str:
+    value = os.environ.get("QWENOBS_STREAM_USAGE")
+    if value is None:
+        return "dashscope"
+    word = value.strip().lower()
+    if word == "all":
+        return "all"
+    if word in _TRUE:
+        return "dashscope"
+    if word in _FALSE and word:
+        return "off"
+    _bad_environment(
+        "QWENOBS_STREAM_USAGE", value, "true, false or all", "the default, DashScope hosts only"
+    )
+    return "dashscope"

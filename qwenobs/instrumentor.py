@@ -14,6 +14,7 @@ from wrapt import wrap_function_wrapper
 from . import agents, openai_sdk
 from .budgets import Budget
 from .config import Settings, resolve_settings
+from .extras import need
 from .instruments import instruments_for
 from .lifecycle import Telemetry
 from .openai_hook import async_wrapper, sync_wrapper
@@ -41,7 +42,7 @@ class Instrumentation:
         changed = [
             f"{f.name}: {_shown(getattr(self.settings, f.name))} -> {_shown(getattr(settings, f.name))}"
             for f in fields(Settings)
-            if not _same(getattr(self.settings, f.name), getattr(settings, f.name))
+            if _compared(getattr(self.settings, f.name)) != _compared(getattr(settings, f.name))
         ]
         for name, running, asked in (
             ("tracer_provider", self.tracer_provider, tracer_provider),
@@ -63,13 +64,14 @@ class Instrumentation:
         )
 
 
-def _same(running: Any, asked: Any) -> bool:
-    if isinstance(running, Budget) and isinstance(asked, Budget):  # the running one has spent
-        return (running.limit, running.currency) == (asked.limit, asked.currency)
-    return running == asked
+def _compared(value: Any) -> Any:
+    # A budget keeps what it has spent; the same limit asked for again is the same setting.
+    return (value.limit, value.currency) if isinstance(value, Budget) else value
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, Budget):
+        return repr((value.limit, value.currency))
     if isinstance(value, frozenset):
         return repr(sorted(value))
     if value is None or isinstance(value, str | bool):
@@ -111,8 +113,14 @@ class QwenInstrumentor(BaseInstrumentor):
             regions=kwargs.get("regions"),
             genai_cost=kwargs.get("genai_cost"),
             budget=kwargs.get("budget"),
+            spans_file=kwargs.get("spans_file"),
         )
-        tracer_provider = kwargs.get("tracer_provider")
+        tracer_provider = given_provider = kwargs.get("tracer_provider")
+        if settings.spans_file is not None:
+            need("opentelemetry.sdk.trace", "spans-file", "instrument(spans_file=...)")
+            from .spans_file import attach
+
+            tracer_provider, self._spans_file = attach(settings.spans_file, tracer_provider)
         meter_provider = kwargs.get("meter_provider")
         tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
@@ -120,10 +128,13 @@ class QwenInstrumentor(BaseInstrumentor):
         agents.use_tracer(tracer)  # agent and tool spans go where the chat spans go
         wrap_function_wrapper(openai_sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(openai_sdk.AsyncAPIClient, "request", async_wrapper(telemetry))
-        self._running = Instrumentation(settings, tracer_provider, meter_provider)
+        self._running = Instrumentation(settings, given_provider, meter_provider)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         unwrap(openai_sdk.SyncAPIClient, "request")
         unwrap(openai_sdk.AsyncAPIClient, "request")
         agents.use_tracer(None)
         self._running = None
+        processor, self._spans_file = getattr(self, "_spans_file", None), None
+        if processor is not None:
+            processor.shutdown()  # flush and close the spans file

@@ -29,13 +29,13 @@ from .agents import current_agent
 from .budgets import Budget
 from .catalog.prices import CURRENCIES, Prices
 from .config import Settings
+from .conversations import Fingerprints, given_id
 from .cost import Usage, price, region_of
 from .fields import field
 from .instruments import Instruments, new_metric_key
 from .streaming import StreamState
 from .tracing import activate, record_error
-from .validation import Finding, inspect
-from .validation.conversation import scan
+from .validation import Conversation, Finding, History, inspect
 
 log = logging.getLogger("qwenobs")
 _UNKNOWN = object()
@@ -88,6 +88,8 @@ class Telemetry:
         self._logged: set[tuple[str, str]] = set()
         self._warned: set[tuple[str, str]] = set()  # (rule, call site) already logged
         self._prices: dict[tuple[str, str], Any] = {}
+        self.fingerprints = Fingerprints()
+        self.history = History()  # recent conversations: each call checks what it appended
 
     def log_once(self, where: str, exc: BaseException) -> None:
         key = (where, type(exc).__qualname__)
@@ -131,13 +133,24 @@ class Telemetry:
         settings = self.settings
         body, extra = request.body, request.extra
         params = body if not extra else {**body, **extra}  # extra_body wins, as on the wire
-        findings, rounds = self._check(params, body)
+        conv = self._check(params, body)
+        findings = conv.findings if conv is not None else []
 
         attrs = at.request_attributes(params, request.stream)
         attrs[sc.SERVER_ADDRESS] = request.endpoint.address
         attrs[sc.SERVER_PORT] = request.endpoint.port
-        if rounds is not None:
-            attrs[sc.TOOL_ROUNDS] = rounds
+        run = current_agent.get()
+        given = given_id()
+        fingerprint, derived = self.fingerprints.attributes(
+            params.get("messages"), derive_id=given is None and run is None
+        )
+        if fingerprint is not None:
+            attrs[sc.SYSTEM_PROMPT_FINGERPRINT] = fingerprint
+        conversation_id = run.conversation_id if run is not None else given or derived
+        if conversation_id:
+            attrs[sc.CONVERSATION_ID] = conversation_id
+        if conv is not None:
+            attrs[sc.TOOL_ROUNDS] = conv.tool_rounds
         span = self.tracer.start_span(
             f"chat {attrs[sc.REQUEST_MODEL]}", kind=SpanKind.CLIENT, attributes=attrs
         )
@@ -151,10 +164,9 @@ class Telemetry:
         if errors_found and settings.validate == "raise":
             call.blocked = errors.QwenValidationError(errors_found, request.endpoint.url)
             return call
-        run = current_agent.get()
         if run is not None:
             call.agent = run
-            call.blocked = run.guard(span, body)
+            call.blocked = run.guard(span, body, conv)
             if call.blocked is not None:
                 return call
         limits = self._budgets(run)
@@ -218,16 +230,18 @@ class Telemetry:
                 f.message,
             )
 
-    def _check(self, params: dict[str, Any], body: dict[str, Any]) -> tuple[list[Finding], Any]:
-        """Validation findings and the tool rounds of the request (None when unknown)."""
+    def _check(self, params: dict[str, Any], body: dict[str, Any]) -> Conversation | None:
+        """What validation found in the request (its findings and tool rounds); None when a bug
+        in a rule stopped it."""
         try:
             if self.settings.validate == "off":
-                return [], scan(body.get("messages")).tool_rounds
-            conv = inspect(params, catalog=self.settings.catalog)
-            return conv.findings, conv.tool_rounds
+                conv = self.history.scan(body.get("messages"), False)
+                conv.findings = []
+                return conv
+            return inspect(params, catalog=self.settings.catalog, history=self.history)
         except Exception as exc:  # a bug in a rule never blocks a call
             self.log_once("validating a request", exc)
-            return [], None
+            return None
 
 
 # Frames of these packages sit between the application and the lifecycle.

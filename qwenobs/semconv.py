@@ -47,6 +47,7 @@ ERROR_CODE = "dashscope.error.code"  # DashScope's code for a failed call: limit
 REQUEST_PARAMETERS = "dashscope.request.parameters"
 STREAM_END = "dashscope.stream.end"  # how a stream's span ended: exhausted, closed, abandoned, ...
 VALIDATION_EVENT = "dashscope.validation"
+SYSTEM_PROMPT_FINGERPRINT = "dashscope.system_prompt.fingerprint"  # content-free, per call
 
 # What a call cost (qwenobs.cost): in the currency its region bills in.
 COST_AMOUNT = "dashscope.cost.amount"

@@ -82,10 +82,25 @@ class Vocabulary:
         return _encoding(self.name).decode(ids)
 
     def estimate(
-        self, messages: Iterable[Any], tools: Iterable[Any] | None, stop_above: int | None = None
+        self,
+        messages: Iterable[Any],
+        tools: Iterable[Any] | None,
+        stop_above: int | None = None,
+        tally: Tally | None = None,
     ) -> int:
-        """See ``estimate_prompt_tokens``."""
-        return _estimate(messages, tools, self.name, stop_above)
+        """See ``estimate_prompt_tokens``; ``tally`` remembers the counts of whole messages."""
+        return _estimate(messages, tools, self.name, stop_above, tally)
+
+
+class Tally:
+    """The token counts of a conversation's first messages, per vocabulary, so a conversation
+    that grows at the end is counted only for what it appended. Its owner keeps it only while
+    those messages stay unchanged."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self) -> None:
+        self.counted: dict[str, tuple[int, int]] = {}  # vocabulary -> (messages, their tokens)
 
 
 VOCABULARIES = {
@@ -119,7 +134,7 @@ def vocabulary(model: str | None = None, catalog: Catalog | None = None) -> Voca
     if model is None:
         return VOCABULARIES["qwen"]
     if not isinstance(model, str):
-        raise TypeError(f"model must be a model name (str) or None, got {type(model).__name__}")
+        raise wrong_type("qwenobs tokens", "model", model, "a model name (str) or None")
     return VOCABULARIES[(catalog or active_catalog()).vocabulary(model)]
 
 
@@ -166,9 +181,9 @@ def _encoding(name: str) -> Any:
     )
 
 
-def _text(text: Any) -> str:
+def _text(text: Any, where: str = "qwenobs.count_tokens()") -> str:
     if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+        raise wrong_type(where, "text", text, "a str")
     # Qwen's tokenizers normalise to NFC first; ASCII and most text already are.
     if text.isascii() or unicodedata.is_normalized("NFC", text):
         return text
@@ -178,8 +193,6 @@ def _text(text: Any) -> str:
 def count_tokens(text: str, model: str | None = None) -> int:
     """Number of Qwen tokens in ``text`` for ``model`` (special-token look-alikes count as plain
     text); without a model, the classic Qwen vocabulary."""
-    if not isinstance(text, str):
-        raise wrong_type("qwenobs.count_tokens()", "text", text, "a str")
     return vocabulary(model).count(text)
 
 
@@ -205,22 +218,16 @@ def _slices(text: str, size: int) -> Iterator[str]:
         start = end
 
 
-def _texts(messages: Iterable[Any], tools: list[Any]) -> Iterator[tuple[str, int]]:
-    """(text to count, fixed tokens around it) for every part of a prompt, in order."""
-    yield "", REPLY_PRIMER
-    for message in messages:
-        content = field(message, "content")
-        yield message_text(content), PER_MESSAGE + MEDIA_PART * media_parts(content)
-        for call in field(message, "tool_calls") or ():
-            function = field(call, "function")
-            yield (
-                f'{{"name": "{field(function, "name")}", '
-                f'"arguments": {field(function, "arguments")}}}',
-                PER_TOOL_CALL,
-            )
-    if tools:
-        text = "\n".join(json.dumps(t, ensure_ascii=False, default=jsonable) for t in tools)
-        yield text, TOOLS_PREAMBLE
+def _message_parts(message: Any) -> Iterator[tuple[str, int]]:
+    """(text to count, fixed tokens around it) for every part of one message, in order."""
+    content = field(message, "content")
+    yield message_text(content), PER_MESSAGE + MEDIA_PART * media_parts(content)
+    for call in field(message, "tool_calls") or ():
+        function = field(call, "function")
+        yield (
+            f'{{"name": "{field(function, "name")}", "arguments": {field(function, "arguments")}}}',
+            PER_TOOL_CALL,
+        )
 
 
 def media_parts(content: Any) -> int:
@@ -258,33 +265,52 @@ def _a_list(value: Any) -> bool:
 
 
 def _estimate(
-    messages: Iterable[Any], tools: Iterable[Any] | None, vocab: str, stop_above: int | None
+    messages: Iterable[Any],
+    tools: Iterable[Any] | None,
+    vocab: str,
+    stop_above: int | None,
+    tally: Tally | None = None,
 ) -> int:
     encode_ordinary = _encoding(vocab).encode_ordinary
-    total = 0
-    for text, fixed in _texts(messages, list(tools or ())):
-        total += fixed
-        if not text:
-            continue
-        text = _text(text)
-        if stop_above is None or len(text) <= _CHECK_SLICE:
-            total += (
-                len(encode_ordinary(text))
-                if len(text) <= _SLICE
-                else sum(len(encode_ordinary(p)) for p in _slices(text, _SLICE))
-            )
+    messages = messages if isinstance(messages, list | tuple) else list(messages)
+    done, counted = (0, 0) if tally is None else tally.counted.get(vocab, (0, 0))
+    if done > len(messages):
+        done, counted = 0, 0
+    total = REPLY_PRIMER + counted
+    for i in range(done, len(messages)):
+        for text, fixed in _message_parts(messages[i]):
+            total += fixed
+            if text:
+                total += _count(encode_ordinary, text, stop_above, total)
             if stop_above is not None and total > stop_above:
-                return total
-            continue
-        seen: dict[str, int] = {}  # a long run of one character repeats the same slice
-        for piece in _slices(text, _CHECK_SLICE):
-            count = seen.get(piece)
-            if count is None:
-                count = seen[piece] = len(encode_ordinary(piece))
-            total += count
-            if total > stop_above:
-                return total
+                return total  # this message may be counted only in part: not tallied
+        if tally is not None:
+            tally.counted[vocab] = (i + 1, total - REPLY_PRIMER)
+    tools = list(tools or ())
+    if tools:
+        text = "\n".join(json.dumps(t, ensure_ascii=False, default=jsonable) for t in tools)
+        total += TOOLS_PREAMBLE + _count(encode_ordinary, text, stop_above, total)
     return total
+
+
+def _count(encode_ordinary: Any, text: str, stop_above: int | None, total: int) -> int:
+    """Tokens of ``text``; with ``stop_above``, counting stops once ``total`` plus the tokens
+    so far passes it (what is returned then is a part, enough to pass it)."""
+    text = _text(text)
+    if stop_above is None or len(text) <= _CHECK_SLICE:
+        if len(text) <= _SLICE:
+            return len(encode_ordinary(text))
+        return sum(len(encode_ordinary(p)) for p in _slices(text, _SLICE))
+    count = 0
+    seen: dict[str, int] = {}  # a long run of one character repeats the same slice
+    for piece in _slices(text, _CHECK_SLICE):
+        tokens = seen.get(piece)
+        if tokens is None:
+            tokens = seen[piece] = len(encode_ordinary(piece))
+        count += tokens
+        if total + count > stop_above:
+            break
+    return count
 
 
 def slicing_slack(text_bytes: int) -> int:

@@ -14,6 +14,10 @@ MARKERS = (
     "a cassette (default cassettes/<test module>/<test name>.yaml)",
     "qwen_spans(**instrument_options): options for qwenobs.instrument() in the qwen_spans fixture "
     "(validate, capture_content, hosts, ...)",
+    "qwen_replay(source, trace_id=None, *, json_as_data=False, ignore=(), pace=None, "
+    "allow_unplayed=False): answer this test's calls with a captured conversation (OTLP/JSON "
+    "lines, phoenix://..., a cassette or a .replay.json, relative to the test module) and fail "
+    "the test where the application's calls differ from it",
 )
 
 
@@ -31,6 +35,13 @@ def add_options(parser: Any) -> None:
         default=[],
         metavar="NAME",
         help="another header, query parameter or JSON key whose value is scrubbed from cassettes.",
+    )
+    group.addoption(
+        "--qwen-spans-file",
+        default=None,
+        metavar="PATH",
+        help="append every span the qwen_spans fixture records to PATH as OTLP/JSON lines "
+        "(for `qwenobs report`; safe under pytest-xdist).",
     )
     parser.addini(
         "qwen_scrub",
@@ -131,14 +142,21 @@ def scrub_names(config: Any) -> list[str]:
 
 
 def check_marker(
-    name: str, args: tuple[Any, ...], kwargs: dict[str, Any], accepted: tuple[str, ...]
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    accepted: tuple[str, ...],
+    positional: tuple[str, ...] = (),
 ) -> None:
-    """``@pytest.mark.<name>(*args, **kwargs)`` takes keyword options among ``accepted`` only
-    (``qwen_cassette`` also takes its path as the one positional argument)."""
+    """``@pytest.mark.<name>(*args, **kwargs)`` takes keyword options among ``accepted`` only,
+    and as many positional arguments as ``positional`` names (``qwen_cassette``'s path)."""
     where = f"@pytest.mark.{name}"
-    most = 1 if name == "qwen_cassette" else 0
-    if len(args) > most:
-        takes = "the cassette path as its one positional argument" if most else "keyword options"
+    if len(args) > len(positional):
+        takes = (
+            f"at most {len(positional)} positional argument(s): {', '.join(positional)}"
+            if positional
+            else "keyword options"
+        )
         raise TypeError(f"{where} takes {takes}, got positional {args!r}")
     unknown = [key for key in kwargs if key not in accepted]
     if unknown:

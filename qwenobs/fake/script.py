@@ -309,13 +309,19 @@ class Script:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.default = Route()
+        # Answers every request before the routes when set (a replayed recording).
+        self.responder: Callable[[Mapping[str, Any]], Answer | None] | None = None
 
     def add(self, route: Route) -> Route:
         self.routes.append(route)
         return route
 
     def next_answer(self, body: Mapping[str, Any]) -> Answer | None:
-        """The first queued answer of the first matching route that has one."""
+        """The responder's answer, else the first queued answer of the first matching route."""
+        if self.responder is not None:
+            answer = self.responder(body)
+            if answer is not None:
+                return answer
         for route in (*self.routes, self.default):
             if route.pending and route.matches(body):
                 return route.take()

@@ -13,6 +13,7 @@ from ..catalog import Catalog, catalog_or_active
 from ..checks import wrong_type
 from .conversation import Conversation, scan
 from .findings import RULES, Finding, Severity
+from .history import History
 from .rules import (
     Request,
     check_advice,
@@ -26,11 +27,17 @@ from .rules import (
     check_unknown_model,
 )
 
-__all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"]
+__all__ = ["RULES", "Conversation", "Finding", "History", "Severity", "inspect", "validate"]
 
 
-def inspect(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> Conversation:
-    """Validate ``request`` and return the findings with what the pass learned (tool rounds, size)."""
+def inspect(
+    request: Mapping[str, Any],
+    *,
+    catalog: Catalog | None = None,
+    history: History | None = None,
+) -> Conversation:
+    """Validate ``request`` and return the findings with what the pass learned (tool rounds,
+    size). With a ``history``, messages that repeat an earlier call's are not checked again."""
     if type(request) is not dict and not isinstance(request, Mapping):
         raise _not_a_request("qwenobs.inspect()", request)
     if catalog is not None and type(catalog) is not Catalog and not isinstance(catalog, Catalog):
@@ -39,7 +46,11 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> Co
     r = Request.of(request, catalog)
     fmt = r.params.get("response_format")
     want_json = fmt is not None and isinstance(fmt, Mapping) and fmt.get("type") == "json_object"
-    conv = scan(r.params.get("messages"), want_json_word=want_json)
+    messages = r.params.get("messages")
+    if history is None:
+        conv = scan(messages, want_json_word=want_json)
+    else:
+        conv = history.scan(messages, want_json)
     found = conv.findings
     # Each rule runs only when the request has what it checks: this runs before every call.
     if r.thinking or r.forced:

@@ -360,7 +360,7 @@ def check_context(r: Request, conv: Conversation) -> list[Finding]:
     slack = slicing_slack(conv.text_bytes_bound)
     try:
         vocabulary = VOCABULARIES[info.vocabulary]
-        counted = vocabulary.estimate(r.params.get("messages"), r.tools, limit + slack)
+        counted = vocabulary.estimate(r.params.get("messages"), r.tools, limit + slack, conv.tally)
     except TokenizerUnavailable:
         return []
     if counted <= limit + slack:

@@ -158,10 +158,10 @@ def test_marker_mistakes_fail_the_test_naming_the_option(suite):
             f"E *TypeError: the qwen_fake_config fixture: unknown option(s) speed; {fake_options}*",
             "E *TypeError: @pytest.mark.qwen_spans takes keyword options, got positional ('warn',)",
             "E *TypeError: @pytest.mark.qwen_spans: unknown option(s) tracer_provider; accepted: "
-            "validate, capture_content, capture_reasoning, hosts, stream_usage, catalog*",
+            "validate, capture_content, capture_reasoning, hosts, stream_usage, catalog, region*",
             "E *TypeError: qwenobs.instrument(): validate must be one of raise, warn, off*",
-            "E *TypeError: @pytest.mark.qwen_cassette takes the cassette path as its one "
-            "positional argument, got positional ('a.yaml', 'b.yaml')",
+            "E *TypeError: @pytest.mark.qwen_cassette takes at most 1 positional argument(s): "
+            "path, got positional ('a.yaml', 'b.yaml')",
             "E *TypeError: @pytest.mark.qwen_cassette: path must be a str or a path*got int 3",
             "E *TypeError: @pytest.mark.qwen_cassette: scrub must be a name or a list of names*",
             "E *TypeError: @pytest.mark.qwen_cassette: unknown option(s) record; accepted: path,"
