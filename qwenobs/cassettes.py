@@ -4,16 +4,24 @@ A cassette is vcrpy's YAML, with multi-line text (SSE streams, pretty-printed JS
 literal blocks so it reads like the traffic it holds. Plain YAML either way: vcrpy's own serializer
 and pytest-recording read these files unchanged. PyYAML and vcrpy are imported only when a
 cassette is read or written; without them the error names the extra that installs them.
+
+vcrpy stores no recording date, and a file's time is its checkout time, so each response qwenobs
+records carries one more key, ignored by vcrpy on replay::
+
+    qwenobs: {recorded: '2025-06-01T08:30:00Z', version: 0.1.0}
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .extras import need
+from .version import __version__
 
 EXTRA = "cassettes"
 
@@ -51,6 +59,113 @@ class QwenYamlSerializer:
     def deserialize(cassette_string: str) -> dict[str, Any]:
         yaml, loader, _ = _yaml()
         return yaml.load(cassette_string, Loader=loader)  # a safe loader (C or pure)
+
+
+STAMP = "qwenobs"  # the key of a response's recording date and qwenobs version
+
+
+def stamp(now: datetime | None = None) -> dict[str, str]:
+    """What qwenobs writes beside a response it records: when, and which qwenobs."""
+    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return {"recorded": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "version": __version__}
+
+
+def recorded_at(response: dict[str, Any]) -> datetime | None:
+    """When a response was recorded, from its stamp; None for a response without one."""
+    mark = response.get(STAMP)
+    text = mark.get("recorded") if isinstance(mark, dict) else None
+    if not isinstance(text, str | datetime):
+        return None
+    try:
+        when = (
+            text
+            if isinstance(text, datetime)
+            else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+class NotACassette(ValueError):
+    """A file that is not a vcrpy cassette; ``unreadable`` when it is not even readable YAML."""
+
+    def __init__(self, message: str, *, unreadable: bool = False) -> None:
+        super().__init__(message)
+        self.unreadable = unreadable
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One recorded request and response, as plain data (bodies as text)."""
+
+    request: dict[str, Any]  # method, uri, headers {name: [values]}, body
+    response: dict[str, Any]  # status {code, message}, headers {name: [values]}, body {string}
+
+    @property
+    def method(self) -> str:
+        return str(self.request.get("method", "")).upper()
+
+    @property
+    def uri(self) -> str:
+        return str(self.request.get("uri", ""))
+
+    @property
+    def request_body(self) -> str:
+        return _text(self.request.get("body"))
+
+    @property
+    def status(self) -> int | None:
+        status = self.response.get("status")
+        code = status.get("code") if isinstance(status, dict) else status
+        return code if isinstance(code, int) else None
+
+    @property
+    def response_body(self) -> str:
+        body = self.response.get("body")
+        return _text(body.get("string") if isinstance(body, dict) else body)
+
+    def header(self, which: str, name: str) -> str | None:
+        """The first value of a request or response header, by case-insensitive name."""
+        headers = (self.request if which == "request" else self.response).get("headers") or {}
+        for key, values in headers.items() if isinstance(headers, dict) else ():
+            if str(key).lower() == name:
+                return str(values[0]) if isinstance(values, list) and values else str(values)
+        return None
+
+
+def read(path: str | Path) -> list[Interaction]:
+    """A cassette's interactions, with PyYAML only (no vcrpy); ``NotACassette`` otherwise."""
+    yaml, loader, _ = _yaml()
+    try:
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=loader)
+    except Exception as exc:  # OSError, UnicodeDecodeError, every YAML error
+        raise NotACassette(
+            f"{path}: cannot read it as YAML: {_first_line(exc)}", unreadable=True
+        ) from None
+    interactions = data.get("interactions") if isinstance(data, dict) else None
+    if not isinstance(interactions, list):
+        raise NotACassette(f"{path}: not a cassette (no 'interactions' list)")
+    out = []
+    for number, item in enumerate(interactions, 1):
+        request = item.get("request") if isinstance(item, dict) else None
+        response = item.get("response") if isinstance(item, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            raise NotACassette(f"{path}: interaction {number} has no request and response")
+        out.append(Interaction(request, response))
+    return out
+
+
+def _text(body: Any) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        return body.decode("utf-8", errors="replace")
+    return str(body)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def load_interactions(path: str | Path) -> list[tuple[Any, dict[str, Any]]]:

@@ -8,111 +8,46 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from .errors import MissingExtra
 from .extras import need
-from .validation import Finding, validate
+from .lint import DEFAULT_MAX_AGE_DAYS, UnreadableInput, lint_paths
 from .version import __version__
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
 
-class UnreadableInput(Exception):
-    pass
-
-
-STDIN = "-"
-
-
-def load_requests(path: Path) -> list[dict[str, Any]]:
-    """Requests in a file (``-``: standard input): one request object, a bare message list, or
-    JSONL of either."""
-    try:
-        text = sys.stdin.read() if str(path) == STDIN else path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UnreadableInput(f"{path}: cannot read: {exc}") from None
-    try:
-        return [_as_request(json.loads(text), path, 1)]
-    except json.JSONDecodeError as whole_error:
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-        if len(lines) < 2:
-            raise UnreadableInput(
-                f"{path}: not JSON ({whole_error.msg} at line {whole_error.lineno}, "
-                f"column {whole_error.colno})"
-            ) from None
-        requests = []
-        for number, line in lines:
-            try:
-                requests.append(_as_request(json.loads(line), path, len(requests) + 1))
-            except json.JSONDecodeError as exc:
-                raise UnreadableInput(
-                    f"{path}:{number}: not a JSON line ({exc.msg}, column {exc.colno})"
-                ) from None
-        return requests
-
-
-def _as_request(data: Any, path: Path, number: int) -> dict[str, Any]:
-    if isinstance(data, dict):
-        if "messages" not in data:
-            raise UnreadableInput(f"{path}: request {number} is an object without 'messages'")
-        return data
-    if isinstance(data, list):
-        return {"messages": data}
-    raise UnreadableInput(
-        f"{path}: request {number} must be a JSON object with 'messages' or a list of messages, "
-        f"not {type(data).__name__}"
-    )
-
-
-def lint_request(request: dict[str, Any]) -> list[Finding]:
-    """The findings for one request; a bare message list (``messages`` alone) is judged as
-    messages only: it has no parameters to find fault with (no ``max-tokens-unset``)."""
-    findings = validate(request)
-    if request.keys() == {"messages"}:
-        return [f for f in findings if f.param is None or f.param == "messages"]
-    return findings
-
-
 def _lint(args: argparse.Namespace) -> int:
-    results: list[tuple[str, int, Finding]] = []
-    for name in args.files:
-        try:
-            requests = load_requests(Path(name))
-        except UnreadableInput as exc:
-            print(f"qwenobs lint: {exc}", file=sys.stderr)
-            return EXIT_UNREADABLE
-        for number, request in enumerate(requests, 1):
-            results.extend((name, number, f) for f in lint_request(request))
+    try:
+        report = lint_paths(args.paths, scrub=args.scrub, max_age_days=args.max_age)
+    except UnreadableInput as exc:
+        print(f"qwenobs lint: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    for directory in report.empty_directories:
+        print(f"qwenobs lint: no cassettes (*.yaml, *.yml) under {directory}", file=sys.stderr)
     if args.format == "json":
-        rows = [
-            {
-                "file": file,
-                "request": number,
-                "index": f.index,
-                "param": f.param,
-                "rule": f.rule,
-                "severity": f.severity,
-                "message": f.message,
-            }
-            for file, number, f in results
-        ]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json.dumps([f.row() for f in report.findings], indent=2, ensure_ascii=False))
     else:
-        _print_text(results, len(args.files))
-    return EXIT_FINDINGS if any(f.is_error for _, _, f in results) else EXIT_OK
+        for f in report.findings:
+            print(f"{f.where}: {f.severity} [{f.rule}]")
+            print(f"    {f.message}")
+        errors, files = report.errors, report.files
+        warnings = len(report.findings) - errors
+        print(
+            f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
+            f"in {files} file{'s' * (files != 1)}"
+        )
+    return EXIT_FINDINGS if report.errors else EXIT_OK
 
 
-def _print_text(results: list[tuple[str, int, Finding]], files: int) -> None:
-    for file, number, f in results:
-        print(f"{file}: request {number}: {f.where}: {f.severity} [{f.rule}]")
-        print(f"    {f.message}")
-    errors = sum(f.is_error for _, _, f in results)
-    warnings = len(results) - errors
-    print(
-        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} "
-        f"in {files} file{'s' * (files != 1)}"
-    )
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of days, 0 or more, got {text!r}")
+    return days
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,12 +58,32 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     lint = commands.add_parser(
         "lint",
-        help="check chat requests for what DashScope would reject",
-        description="Check chat requests (a JSON request, a message list, or JSONL of requests). "
-        "Exit 1 when any error is found, 2 when a file cannot be read.",
+        help="check chat requests and cassettes for what DashScope would reject",
+        description="Check chat requests (a JSON request, a message list, or JSONL of requests; "
+        "- reads standard input) and cassettes (.yaml, .yml; a directory is searched for them): "
+        "every recorded request, secrets left in recordings, empty or cut streams, age. "
+        "Exit 0 when there is no error (warnings allowed), 1 when any error is found, 2 when a "
+        "file cannot be read.",
     )
-    lint.add_argument("files", nargs="+", metavar="FILE", help="a file, or - for standard input")
+    lint.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a request file, a cassette, a directory, or -"
+    )
     lint.add_argument("--format", choices=("text", "json"), default="text")
+    lint.add_argument(
+        "--max-age",
+        type=_days,
+        default=DEFAULT_MAX_AGE_DAYS,
+        metavar="DAYS",
+        help=f"flag cassettes recorded longer ago (default {DEFAULT_MAX_AGE_DAYS}; only "
+        "cassettes qwenobs recorded carry a date)",
+    )
+    lint.add_argument(
+        "--scrub",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another header, query parameter or JSON key whose value is a secret",
+    )
     lint.set_defaults(run=_lint)
     demo = commands.add_parser(
         "demo", help="an instrumented Qwen app against the embedded fake DashScope, spans printed"

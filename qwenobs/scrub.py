@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -154,3 +155,102 @@ def _set_length(headers: dict[str, list[str]], length: int) -> None:
     for name in headers:
         if name.lower() == "content-length":
             headers[name] = [str(length)]
+
+
+# -- finding what scrubbing missed (``qwenobs lint``) ---------------------------------------------
+
+# Text shaped like an API key: DashScope's "sk-" and 32 hex digits, OpenAI's "sk-proj-...", and the
+# like; or a bearer token. Placeholders ("sk-...", "sk-xxx") are too short to match.
+_KEY_SHAPES = (
+    ("an API key (sk-...)", re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9][A-Za-z0-9_-]{19,}")),
+    ("a bearer token", re.compile(r"\bBearer\s+(?!<scrubbed>)[A-Za-z0-9._~+/=-]{16,}")),
+)
+
+
+class SecretScan:
+    """Where a recorded request or response still holds a secret, as sentences that never
+    contain the secret itself: ``request header 'authorization' is not scrubbed``, ``response
+    body holds text shaped like an API key (sk-...)``.
+
+    It looks where ``Scrubber`` scrubs (secret headers, query parameters and JSON keys, ``names``
+    added), for the values of ``SECRET_ENV`` anywhere, and for text shaped like an API key.
+    """
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        scrubber = Scrubber(names)
+        self.headers, self.params, self.json_keys = (
+            scrubber.headers,
+            scrubber.params,
+            scrubber.json_keys,
+        )
+        self.known = {name: v for name in SECRET_ENV if len(v := os.environ.get(name, "")) > 3}
+
+    def request(self, method: str, uri: str, headers: Any, body: str) -> list[str]:
+        found = self._headers("request", headers)
+        parts = urlsplit(uri)
+        found += [
+            f"query parameter {k!r} of the URL is not scrubbed"
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() in self.params and _unscrubbed(v)
+        ]
+        found += self._text("the URL", uri)
+        return found + self._body("request body", body)
+
+    def response(self, headers: Any, body: str) -> list[str]:
+        return self._headers("response", headers) + self._body("response body", body)
+
+    def _headers(self, side: str, headers: Any) -> list[str]:
+        found = []
+        for name, values in headers.items() if isinstance(headers, dict) else ():
+            values = values if isinstance(values, list) else [values]
+            texts = [str(v) for v in values]
+            if str(name).lower() in self.headers and any(_unscrubbed(v) for v in texts):
+                found.append(f"{side} header {name!r} is not scrubbed")
+            else:
+                for text in texts:
+                    found += self._text(f"{side} header {name!r}", text)
+        return found
+
+    def _body(self, where: str, body: str) -> list[str]:
+        if not body:
+            return []
+        found = []
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if isinstance(data, dict | list):
+            found += [f"{where} key {path} is not scrubbed" for path in self._json_keys(data, "")]
+        return found + self._text(where, body)
+
+    def _json_keys(self, data: Any, path: str) -> list[str]:
+        found = []
+        if isinstance(data, dict):
+            for key, value in data.items():
+                where = f"{path}.{key}" if path else str(key)
+                if str(key).lower() in self.json_keys and _unscrubbed(value):
+                    found.append(repr(where))
+                else:
+                    found += self._json_keys(value, where)
+        elif isinstance(data, list):
+            for i, value in enumerate(data):
+                found += self._json_keys(value, f"{path}[{i}]")
+        return found
+
+    def _text(self, where: str, text: str) -> list[str]:
+        found = [
+            f"{where} holds the value of ${name}" for name, v in self.known.items() if v in text
+        ]
+        found += [
+            f"{where} holds text shaped like {what}"
+            for what, shape in _KEY_SHAPES
+            if shape.search(text)
+        ]
+        return found
+
+
+def _unscrubbed(value: Any) -> bool:
+    if isinstance(value, str):  # "Bearer <scrubbed>" is as scrubbed as "<scrubbed>"
+        value = value[7:] if value[:7].lower() == "bearer " else value
+        return value.strip() not in ("", SCRUBBED)
+    return value is not None and not (isinstance(value, list | dict) and not value)

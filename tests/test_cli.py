@@ -69,6 +69,7 @@ def test_jsonl_numbers_each_request(tmp_path, capsys):
     assert row == {
         "file": str(path),
         "request": 2,
+        "interaction": None,
         "index": 1,
         "param": None,
         "rule": "orphan-tool-result",

@@ -57,3 +57,30 @@ def test_binary_and_sse_bodies_are_left_as_they_are():
     sse = b'data: {"a":1}\n\ndata: [DONE]\n\n'
     response = {"headers": {"content-type": ["text/event-stream"]}, "body": {"string": sse}}
     assert scrubber.response(response)["body"]["string"] == sse
+
+
+def test_the_secret_scan_names_each_place_and_never_the_secret(monkeypatch):
+    from qwenobs.scrub import SecretScan
+
+    env_key = "dsk-" + "7e" * 10
+    monkeypatch.setenv("DASHSCOPE_API_KEY", env_key)
+    scan = SecretScan(["x-trace-token"])
+    found = scan.request(
+        "POST",
+        "https://gw.internal/v1/chat/completions?key=abc123&page=2",
+        {"Cookie": ["sid=1"], "x-trace-token": ["t-1"], "api-key": ["<scrubbed>"]},
+        '{"model": "qwen-plus", "extra": {"api_key": "k-9"}, "note": "' + env_key + '"}',
+    )
+    found += scan.response({"set-cookie": ["a=b"]}, 'data: {"content": "Bearer ' + "x" * 20 + '"}')
+    assert found == [
+        "request header 'Cookie' is not scrubbed",
+        "request header 'x-trace-token' is not scrubbed",
+        "query parameter 'key' of the URL is not scrubbed",
+        "request body key 'extra.api_key' is not scrubbed",
+        "request body holds the value of $DASHSCOPE_API_KEY",
+        "response header 'set-cookie' is not scrubbed",
+        "response body holds text shaped like a bearer token",
+    ]
+    assert not any(secret in line for line in found for secret in (env_key, "abc123", "k-9"))
+    scrubbed = scan.request("POST", "https://x/v1", {"authorization": ["Bearer <scrubbed>"]}, "")
+    assert scrubbed == []

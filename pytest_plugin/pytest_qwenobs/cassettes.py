@@ -153,6 +153,7 @@ def recording(
         rec.path.unlink(missing_ok=True)
         mode = "all"
     scrubber = Scrubber(scrub_names)
+    dated = _Dated()
     options = dict(extra)
     user_request = options.pop("before_record_request", None)
     user_response = options.pop("before_record_response", None)
@@ -162,16 +163,32 @@ def recording(
         match_on=MATCH_ON,
         decode_compressed_response=True,  # gzip decoded before saving: readable, diffable
         before_record_request=_chain(scrubber.request, user_request),
-        before_record_response=_chain(scrubber.response, user_response),
+        before_record_response=_chain(_chain(scrubber.response, user_response), dated),
     )
     recorder.register_serializer("qwen-yaml", QwenYamlSerializer)
     recorder.register_matcher("qwen_json_body", body_matcher)
     rec.path.parent.mkdir(parents=True, exist_ok=True)
     with recorder.use_cassette(str(rec.path), **options) as cassette:
+        dated.live = True  # loaded: from here on, responses are recorded now
         rec.cassette = cassette
         _track_unmatched(cassette, rec.unmatched)
         _answer_as_asked(cassette)
         yield rec
+
+
+class _Dated:
+    """The last step before a response is kept: the recording date and qwenobs version
+    (``qwenobs.cassettes.stamp``). vcrpy runs the same step over the interactions it loads; those
+    keep the date they have, or stay undated, rather than get today's."""
+
+    live = False
+
+    def __call__(self, response: dict[str, Any]) -> dict[str, Any]:
+        from qwenobs.cassettes import STAMP, stamp
+
+        if self.live and STAMP not in response:
+            response[STAMP] = stamp()
+        return response
 
 
 def _chain(first: Callable[[Any], Any], then: Callable[[Any], Any] | None) -> Callable:

@@ -136,6 +136,7 @@ class QwenServer:
         self.reply = fake.reply
         self.fail = fake.fail
         self.route = fake.route
+        self.played_paths: list[Path] = []  # the cassettes play() served, for the cassette lint
 
     @property
     def calls(self) -> Any:
@@ -173,6 +174,7 @@ class QwenServer:
         first = timing.first_chunk_delay if first_chunk_delay is None else first_chunk_delay
         every = timing.chunk_delay if chunk_delay is None else chunk_delay
         responses = recorded_responses(Path(cassette), first, every)
+        self.played_paths.append(Path(cassette))
         self._board.queue(responses)
         return len(responses)
 

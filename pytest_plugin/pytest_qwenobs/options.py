@@ -78,6 +78,47 @@ def add_cost_options(parser: Any) -> None:
     )
 
 
+def add_lint_options(parser: Any) -> None:
+    group = parser.getgroup("qwenobs")
+    group.addoption(
+        "--qwen-lint-cassettes",
+        action="store_true",
+        default=False,
+        help="after the run, lint the cassettes it used (as qwenobs lint does); errors fail "
+        "the run.",
+    )
+    parser.addini(
+        "qwen_lint_cassettes",
+        type="bool",
+        default=False,
+        help="qwenobs: the default of --qwen-lint-cassettes.",
+    )
+    parser.addini(
+        "qwen_cassette_max_age",
+        default="180",
+        help="qwenobs: days after which the cassette lint flags a recording as old.",
+    )
+
+
+def lint_cassettes(config: Any) -> bool:
+    return bool(config.getoption("qwen_lint_cassettes") or config.getini("qwen_lint_cassettes"))
+
+
+def cassette_max_age(config: Any) -> int:
+    value = config.getini("qwen_cassette_max_age")
+    try:
+        days = int(value)
+    except (TypeError, ValueError):
+        days = -1
+    if days < 0:
+        import pytest
+
+        raise pytest.UsageError(
+            f"qwen_cassette_max_age must be a number of days, 0 or more, got {value!r}"
+        )
+    return days
+
+
 def cost_summary(config: Any) -> bool:
     return bool(config.getini("qwen_cost_summary")) and not config.getoption("qwen_no_cost_summary")
 

@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 
     from .costs import Ledger
     from .fakes import QwenServer, Switchboard
+    from .linting import Outcome, UsedCassettes
     from .spans import QwenSpans
 
 _LEDGER = pytest.StashKey["Ledger"]()  # what the run's Qwen calls cost, per test
+_USED = pytest.StashKey["UsedCassettes"]()  # the cassettes the run used, for --qwen-lint-cassettes
+_LINTED = pytest.StashKey["Outcome"]()
 
 # Checks run right after the test body: each returns a failure message or None. Failing there
 # (not in teardown) makes a broken expectation a test failure, not an error.
@@ -31,6 +34,7 @@ _SPANS_FILE = pytest.StashKey[Any]()  # the session's SpansFileExporter (--qwen-
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
     options.add_cost_options(parser)
+    options.add_lint_options(parser)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -125,21 +129,47 @@ def _ledger(config: pytest.Config) -> Ledger:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # A pytest-xdist worker hands its ledger to the controller, which merges them.
-    output = getattr(session.config, "workeroutput", None)
-    ledger = session.config.stash.get(_LEDGER, None)
-    if output is not None and ledger is not None:
-        output["qwenobs_costs"] = ledger.dump()
+    # A pytest-xdist worker hands its ledger and its cassettes to the controller, which merges.
+    config = session.config
+    output = getattr(config, "workeroutput", None)
+    ledger = config.stash.get(_LEDGER, None)
+    used = config.stash.get(_USED, None)
+    if output is not None:
+        if ledger is not None:
+            output["qwenobs_costs"] = ledger.dump()
+        if used is not None:
+            output["qwenobs_cassettes"] = used.dump()
+        return
+    if used is not None and options.lint_cassettes(config):
+        outcome = config.stash[_LINTED] = used.lint(
+            options.cassette_max_age(config), config.rootpath
+        )
+        if outcome.errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    dumped = getattr(node, "workeroutput", {}).get("qwenobs_costs")
-    if dumped:
+    output = getattr(node, "workeroutput", {})
+    if dumped := output.get("qwenobs_costs"):
         _ledger(node.config).merge(dumped)
+    if cassettes := output.get("qwenobs_cassettes"):
+        _used(node.config).merge(cassettes)
+
+
+def _used(config: pytest.Config) -> UsedCassettes:
+    used = config.stash.get(_USED, None)
+    if used is None:
+        from .linting import UsedCassettes
+
+        used = config.stash[_USED] = UsedCassettes()
+    return used
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    linted = config.stash.get(_LINTED, None)
+    if linted is not None:
+        _print_lint(terminalreporter, linted)
     ledger = config.stash.get(_LEDGER, None)
     if ledger is None or not options.cost_summary(config):
         return
@@ -150,6 +180,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_sep("-", "qwenobs: what each test's Qwen calls cost")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+def _print_lint(terminalreporter: Any, outcome: Outcome) -> None:
+    terminalreporter.write_sep(
+        "-", f"qwenobs lint: the {outcome.cassettes} cassette(s) this run used"
+    )
+    for line in outcome.lines:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(
+        f"{outcome.errors} error(s), {outcome.warnings} warning(s)"
+        + (": the run fails" if outcome.errors else "")
+    )
 
 
 def _failed_checks(checks: list[Callable[[bool], str | None]], *, failed: bool) -> str | None:
@@ -322,6 +364,9 @@ def qwen_server(
     finally:
         board.unplug()
         _ledger(request.config).add_fake_calls(request.node.nodeid, fake.calls)
+        if options.lint_cassettes(request.config):
+            for path in qwen.played_paths:
+                _used(request.config).add(path, options.scrub_names(request.config))
 
 
 # -- spans ----------------------------------------------------------------------------------
@@ -389,6 +434,8 @@ def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str
     )
     rec = Recording(path, options.record_mode(request.config), request.node.nodeid)
     scrub = [*options.scrub_names(request.config), *options.names("qwen_cassette", "scrub", kwargs)]
+    if options.lint_cassettes(request.config):
+        _used(request.config).add(path, scrub)
     with recording(rec, scrub, qwen_cassette_config):
         _add_check(request, lambda failed: rec.failure())
         yield rec.cassette
