@@ -45,11 +45,13 @@ PURE = {
     "qwenobs.fake.cache",
     "qwenobs.fake.engine",
     "qwenobs.fake.error_bodies",
+    "qwenobs.fake.faults",
     "qwenobs.fake.playback",
     "qwenobs.fake.render",
     "qwenobs.fake.retries",
     "qwenobs.fake.samples",
     "qwenobs.fake.script",
+    "qwenobs.fake.script_file",
     "qwenobs.fake.sse",
 }
 IMPURE_LIBRARIES = ("openai", "opentelemetry", "wrapt", "httpx", "httpx2", "respx", "pytest")

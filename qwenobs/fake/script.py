@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fields import message_text
+from . import faults
+from .faults import Drop, Stall
 
 # A partial answer for failures that strike mid-stream when the script gives no text of its own.
 _CUT_OFF_TEXT = (
@@ -40,6 +43,7 @@ class Timing:
     first_chunk_delay: float | None = None
     chunk_delay: float | None = None
     chunk_size: int | None = None
+    first_byte_delay: float | None = None  # before the status line
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +69,12 @@ class Failure:
     content: str = _CUT_OFF_TEXT  # what streams before a mid-stream failure
     timing: Timing = field(default_factory=Timing)
     times: int | None = None  # attempts of one call it answers (SDK retries); None: all
+    retry_after: float | None = None  # seconds, sent as Retry-After instead of retry-after-ms: 1
+    rate: float | None = None  # drawn for each attempt instead of queued
 
 
-Answer = Reply | Failure
+Answer = Reply | Failure | Drop | Stall
+Fault = Failure | Drop | Stall  # answers that answer the client's retries of their call too
 
 
 def describe(answer: Answer) -> str:
@@ -77,7 +84,11 @@ def describe(answer: Answer) -> str:
         text += f", code={answer.code!r}" if answer.code else ""
         text += f", after_chunks={answer.after_chunks}" if answer.after_chunks is not None else ""
         text += f", times={answer.times}" if answer.times is not None else ""
+        text += f", retry_after={answer.retry_after:g}" if answer.retry_after is not None else ""
+        text += f", rate={answer.rate:g}" if answer.rate is not None else ""
         return text + ")"
+    if isinstance(answer, Drop | Stall):
+        return answer.describe()
     parts = []
     if answer.content is not None:
         content = answer.content if len(answer.content) <= 60 else answer.content[:57] + "..."
@@ -115,6 +126,7 @@ class Route:
         self.match = match
         self.served = 0  # requests this route answered
         self._queue: deque[_Entry] = deque()
+        self._rated: list[tuple[float, Fault]] = []  # faults with rate=, drawn for every attempt
 
     def __str__(self) -> str:
         """How the script shows this route: ``route(model='qwen-max')``."""
@@ -140,6 +152,18 @@ class Route:
         """The queued answers, in order, each with whether it repeats."""
         return tuple((entry.answer, entry.repeat) for entry in self._queue)
 
+    @property
+    def rated(self) -> tuple[Fault, ...]:
+        """The faults given a ``rate=``, in the order they are drawn for each attempt."""
+        return tuple(fault for _, fault in self._rated)
+
+    def _add(self, answer: Answer, repeat: bool) -> Route:
+        if isinstance(answer, Fault) and answer.rate is not None:
+            self._rated.append((answer.rate, answer))
+        else:
+            self._queue.append(_Entry(answer, repeat))
+        return self
+
     def reply(
         self,
         content: str | None = None,
@@ -151,12 +175,14 @@ class Route:
         first_chunk_delay: float | None = None,
         chunk_delay: float | None = None,
         chunk_size: int | None = None,
+        first_byte_delay: float | None = None,
         repeat: bool = False,
     ) -> Route:
         """Queue a successful answer. Several ``tool_calls`` are parallel tool calls.
 
         With ``repeat=True`` the answer stays at the head of the queue and answers every later
-        matching request: a default responder.
+        matching request: a default responder. ``first_byte_delay`` holds back even the status
+        line that long (a slow first byte; ``first_chunk_delay`` comes after the headers).
         """
         if chunk_size is not None and chunk_size < 1:
             raise ValueError("chunk_size counts characters per chunk and must be at least 1")
@@ -166,10 +192,14 @@ class Route:
             tuple(ToolCall.of(call) for call in tool_calls or ()),
             finish_reason,
             usage,
-            Timing(first_chunk_delay, chunk_delay, chunk_size),
+            Timing(
+                first_chunk_delay,
+                chunk_delay,
+                chunk_size,
+                faults.seconds_or_none("reply", "first_byte_delay", first_byte_delay),
+            ),
         )
-        self._queue.append(_Entry(answer, repeat))
-        return self
+        return self._add(answer, repeat)
 
     def fail(
         self,
@@ -183,6 +213,9 @@ class Route:
         chunk_delay: float | None = None,
         chunk_size: int | None = None,
         times: int | None = None,
+        first_byte_delay: float | None = None,
+        retry_after: float | None = None,
+        rate: float | None = None,
         repeat: bool = False,
     ) -> Route:
         """Queue an error with DashScope's body for ``status`` (and ``code``).
@@ -196,6 +229,11 @@ class Route:
         With ``after_chunks=N`` a streaming request first gets N chunks of ``content`` and then a
         ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
         request gets the plain HTTP error.
+
+        ``retry_after=S`` sends ``Retry-After: S`` instead (the SDK waits S seconds, up to 60,
+        before it retries). ``rate=P`` keeps the failure in the script and strikes each attempt of
+        a matching request with probability P, drawn from the fake's seeded generator; an attempt
+        it spares takes the next scripted answer. ``first_byte_delay`` as for ``reply``.
         """
         if after_chunks is not None and after_chunks < 0:
             raise ValueError("after_chunks must be 0 or more")
@@ -205,14 +243,73 @@ class Route:
             message,
             after_chunks,
             _CUT_OFF_TEXT if content is None else content,
-            Timing(first_chunk_delay, chunk_delay, chunk_size),
+            Timing(
+                first_chunk_delay,
+                chunk_delay,
+                chunk_size,
+                faults.seconds_or_none("fail", "first_byte_delay", first_byte_delay),
+            ),
             times,
+            faults.seconds_or_none("fail", "retry_after", retry_after),
+            faults.rate("fail", rate, times=times, repeat=repeat),
         )
-        self._queue.append(_Entry(answer, repeat))
-        return self
+        return self._add(answer, repeat)
+
+    def drop(
+        self,
+        after_chunks: int | None = None,
+        *,
+        content: str | None = None,
+        times: int | None = None,
+        rate: float | None = None,
+        repeat: bool = False,
+    ) -> Route:
+        """Queue a dropped connection: a streaming request gets ``after_chunks`` events of
+        ``content`` and then the connection closes, without ``[DONE]``; with ``after_chunks``
+        None, or for a request that does not stream, it closes before any response.
+
+        On the server front ends the socket closes; in-process, the transport raises the HTTP
+        library's ``RemoteProtocolError``, as it would on a socket. ``times``, ``rate`` and
+        ``repeat`` as for ``fail``.
+        """
+        answer = Drop(
+            faults.count_or_none("drop", "after_chunks", after_chunks),
+            faults.text("drop", "content", content, faults.DROP_TEXT),
+            faults.count_or_none("drop", "times", times, least=1),
+            faults.rate("drop", rate, times=times, repeat=repeat),
+        )
+        return self._add(answer, repeat)
+
+    def stall(
+        self,
+        seconds: float,
+        *,
+        after_chunks: int = 0,
+        content: str | None = None,
+        times: int | None = None,
+        rate: float | None = None,
+        repeat: bool = False,
+    ) -> Route:
+        """Queue an answer that sends nothing for ``seconds`` after ``after_chunks`` events of a
+        stream (after the headers of a JSON answer), then the rest of ``content``: a client whose
+        read timeout is shorter times out.
+
+        On the server front ends the socket stays silent; in-process, a stall past the client's
+        read timeout waits that timeout and raises the HTTP library's ``ReadTimeout``, as it
+        would on a socket. ``times``, ``rate`` and ``repeat`` as for ``fail``.
+        """
+        answer = Stall(
+            faults.seconds("stall", "seconds", seconds, zero=False),
+            faults.count("stall", "after_chunks", after_chunks),
+            faults.text("stall", "content", content, faults.STALL_TEXT),
+            faults.count_or_none("stall", "times", times, least=1),
+            faults.rate("stall", rate, times=times, repeat=repeat),
+        )
+        return self._add(answer, repeat)
 
     def clear(self) -> None:
         self._queue.clear()
+        self._rated.clear()
         self.served = 0
 
     def matches(self, body: Mapping[str, Any]) -> bool:
@@ -235,7 +332,13 @@ class Route:
             return "match(body) returned a false value"
         return None
 
-    def take(self) -> Answer | None:
+    def take(self, draw: Callable[[], float] = random.random) -> Answer | None:
+        """The next answer: a ``rate=`` fault if one strikes (``draw()`` below its rate, in the
+        order they were added), else the head of the queue; None when neither answers."""
+        for rate, fault in self._rated:
+            if draw() < rate:
+                self.served += 1
+                return fault
         if not self._queue:
             return None
         entry = self._queue[0]
@@ -256,11 +359,15 @@ class Script:
         self.routes.append(route)
         return route
 
-    def next_answer(self, body: Mapping[str, Any]) -> Answer | None:
-        """The first queued answer of the first matching route that has one."""
+    def next_answer(
+        self, body: Mapping[str, Any], draw: Callable[[], float] = random.random
+    ) -> Answer | None:
+        """The answer of the first matching route that gives one (``Route.take``)."""
         for route in (*self.routes, self.default):
-            if route.pending and route.matches(body):
-                return route.take()
+            if (route.pending or route.rated) and route.matches(body):
+                answer = route.take(draw)
+                if answer is not None:
+                    return answer
         return None
 
     @property
@@ -274,10 +381,14 @@ class Script:
             why = route.mismatch(body)
             if why is None:
                 why = f"it matches, but has no answers left (it answered {route.served})"
+                if route.rated:
+                    why += f" and its {len(route.rated)} rate= fault(s) did not strike"
             lines.append(f"{route}: {why}")
+        rated = self.default.rated
         lines.append(
             f"the catch-all queue (fake.reply/fake.fail) is empty (it answered "
             f"{self.default.served})"
+            + (f" and its {len(rated)} rate= fault(s) did not strike" if rated else "")
         )
         return lines
 
