@@ -159,6 +159,12 @@ async def test_a_first_byte_past_the_read_timeout_times_out(harness) -> None:
     assert harness.fake.script.pending == 1
 
 
+async def test_any_wait_past_the_read_timeout_times_out_as_on_a_socket(harness) -> None:
+    harness.fake.reply("slowly", chunk_delay=5)  # no fault: a slow model
+    seen = await attempt(harness, stream=True, timeout=0.2)
+    assert (seen.error, seen.cause, seen.chunks) == ("timeout", "ReadTimeout", 1)
+
+
 # -- Retry-After -------------------------------------------------------------------------------
 
 
