@@ -230,7 +230,7 @@ class Route:
         ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
         request gets the plain HTTP error.
 
-        ``retry_after=S`` sends ``Retry-After: S`` instead (the SDK waits S seconds, up to 60,
+        ``retry_after=S`` sends ``Retry-After: S`` instead (the SDK waits S seconds, up to a minute,
         before it retries). ``rate=P`` keeps the failure in the script and strikes each attempt of
         a matching request with probability P, drawn from the fake's seeded generator; an attempt
         it spares takes the next scripted answer. ``first_byte_delay`` as for ``reply``.

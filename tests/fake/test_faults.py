@@ -133,7 +133,9 @@ async def test_a_stall_within_the_timeout_only_pauses(harness) -> None:
     seen = await attempt(harness, stream=True)
     assert seen.error is None and seen.content == "Paused, then done."
     gaps = [b - a for a, b in zip(seen.arrivals, seen.arrivals[1:], strict=False)]
-    assert gaps[1] >= 0.2  # between the second and the third event
+    # Between the second and the third event; measured where the client reads them, so a late
+    # read of the second one may shorten it a little.
+    assert gaps[1] >= 0.15
 
 
 async def test_a_stall_answers_every_retry_of_its_call(harness) -> None:
