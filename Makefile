@@ -6,9 +6,11 @@ STAMP := $(VENV)/.installed
 
 PHOENIX := .venv-phoenix
 PHOENIX_VERSION := 20.26.1
+CHDB := .venv-chdb
+CHDB_VERSION := 4.4.0
 COMPAT := 1 2  # openai majors tested beside the 3.x in .venv
 
-.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix sdk-suite clean
+.PHONY: demo test quick-test lint format bench bench-instructions compat phoenix clickhouse chromium sdk-suite clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,17 +19,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qwenobs demo
+	$(BIN)/qwenobs demo  # ends by writing demo-report.html and printing its path
 
-# The whole suite: lint, every test on openai 3.x (Phoenix end-to-end included), then the
-# instrumentation, fake and plugin suites on openai 1.x and 2.x.
-test: $(STAMP) $(PHOENIX)/.installed
+# The whole suite: lint, every test on openai 3.x (Phoenix end-to-end and the report in a real
+# browser included), then the instrumentation, fake and plugin suites on openai 1.x and 2.x.
+test: $(STAMP) $(PHOENIX)/.installed $(CHDB)/.installed chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	QWENOBS_PHOENIX=$(PHOENIX)/bin/phoenix $(BIN)/python -m pytest
 	$(MAKE) compat
 
-# A quick local run: no Phoenix, no other openai versions.
+# A quick local run: no Phoenix, no other openai versions (no ClickHouse check unless built).
 quick-test: $(STAMP)
 	$(BIN)/python -m pytest -m "not phoenix and not install"
 
@@ -69,6 +71,22 @@ $(PHOENIX)/.installed:
 	$(PHOENIX)/bin/python -m pip install --quiet 'arize-phoenix==$(PHOENIX_VERSION)'
 	touch $@
 
+# ClickHouse's embedded engine (about 550 MB), to check that the report's SQL ports to ClickHouse.
+clickhouse: $(CHDB)/.installed
+
+$(CHDB)/.installed: pyproject.toml
+	test -x $(CHDB)/bin/python || $(PYTHON) -m venv $(CHDB)
+	$(CHDB)/bin/python -m pip install --quiet 'chdb==$(CHDB_VERSION)' -e .
+	touch $@
+
+# Debian's Chromium for the report's browser test (Playwright drives it; it downloads no browser).
+# Installs only when missing; needs root (CI runs as root).
+CHROMIUM := /usr/lib/chromium/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "Chromium is missing: sudo apt-get install chromium (the browser test skips without it)"; fi; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -83,10 +101,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_server_load.py
 	$(BIN)/python benchmarks/bench_instrument.py
 	$(BIN)/python benchmarks/bench_plugin.py
+	$(BIN)/python benchmarks/bench_report.py
 
 # Instruction counts under valgrind (not noisy, about 6 minutes); needs valgrind installed.
 bench-instructions: $(STAMP)
 	$(BIN)/python benchmarks/bench_instructions.py
 
 clean:
-	rm -rf $(VENV) .venv-openai* $(PHOENIX) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-openai* $(PHOENIX) $(CHDB) .pytest_cache .ruff_cache .hypothesis

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
+from . import checks
 from . import semconv as sc
 from .budgets import Budget
+from .conversations import given_id
 from .errors import AgentLoopError
 from .fields import field
 from .tracing import activate, deactivate, record_error
@@ -71,17 +73,18 @@ class AgentRun:
         on_repeat: OnRepeat = "count",
         max_cost: Any = None,
     ) -> None:
-        if max_rounds is not None and max_rounds < 1:
-            raise ValueError(f"max_rounds must be at least 1, got {max_rounds}")
-        if answer_after is not None and answer_after < 0:
-            raise ValueError(f"answer_after must be 0 or more, got {answer_after}")
+        where = "qwenobs.agent()"
+        checks.text(where, "name", name, optional=False, empty=False)
+        checks.integer(where, "max_rounds", max_rounds, minimum=1)
+        checks.integer(where, "answer_after", answer_after, minimum=0)
+        checks.text(where, "conversation_id", conversation_id, empty=False)
         if on_repeat not in ON_REPEAT:
-            raise ValueError(f"on_repeat must be one of {ON_REPEAT}, got {on_repeat!r}")
+            raise checks.wrong_value(where, "on_repeat", on_repeat, f"one of {ON_REPEAT}")
         self.name = name
         self.max_rounds = max_rounds
         self.answer_after = answer_after
         self.on_repeat = on_repeat
-        self.conversation_id = conversation_id or uuid.uuid4().hex
+        self.conversation_id = conversation_id or given_id() or uuid.uuid4().hex
         self.rounds = 0  # model calls sent (the guide's rounds)
         self.results: dict[str, Any] = {}  # tool call key -> its first result (on_repeat="reuse")
         self.reused = 0
@@ -267,6 +270,11 @@ def tool(name: str | Callable[..., Any] | None = None, *, call_id: str | None = 
     """
     if callable(name):
         return _decorate(name, name.__name__)
+    where = "qwenobs.tool()"
+    if name is not None and not isinstance(name, str):
+        raise checks.wrong_type(where, "name", name, "a str, a function to decorate, or None")
+    checks.text(where, "name", name, empty=False)
+    checks.text(where, "call_id", call_id)
     return _ToolSpan(name, call_id)
 
 

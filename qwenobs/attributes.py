@@ -14,6 +14,7 @@ from typing import Any
 from . import semconv as sc
 from .cost import Cost
 from .fields import field, jsonable, message_text
+from .scrub import SCRUBBED, SECRET_JSON_KEYS
 from .streaming import StreamState
 
 
@@ -214,21 +215,40 @@ def _parts(message: Any, capture_reasoning: bool) -> list[dict]:
     return parts
 
 
-def content_request_attributes(body: Mapping[str, Any]) -> dict:
-    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON."""
+def input_parts(messages: list[Any]) -> tuple[list[dict], list[dict]]:
+    """The system instructions and the other messages in the GenAI conventions' JSON shape: what
+    gen_ai.system_instructions and gen_ai.input.messages hold (replay compares in this shape)."""
+    system = [
+        {"type": "text", "content": message_text(field(m, "content"))}
+        for m in messages
+        if field(m, "role") == "system"
+    ]
+    others = [
+        {"role": field(m, "role"), "parts": _parts(m, capture_reasoning=False)}
+        for m in messages
+        if field(m, "role") != "system"
+    ]
+    return system, others
+
+
+_NOT_PARAMETERS = frozenset({"messages", "tools"})
+
+
+def content_request_attributes(body: Mapping[str, Any], params: Mapping[str, Any]) -> dict:
+    """gen_ai.system_instructions, gen_ai.input.messages and gen_ai.tool.definitions as JSON, and
+    the other parameters sent (``params``: the body with ``extra_body`` merged in)."""
     attrs = {}
+    parameters = {
+        k: SCRUBBED if k.lower() in SECRET_JSON_KEYS else v
+        for k, v in params.items()
+        if k not in _NOT_PARAMETERS
+    }
+    attrs[sc.REQUEST_PARAMETERS] = json.dumps(
+        parameters, ensure_ascii=False, sort_keys=True, default=jsonable
+    )
     messages = body.get("messages")
     if isinstance(messages, list):
-        system = [
-            {"type": "text", "content": message_text(field(m, "content"))}
-            for m in messages
-            if field(m, "role") == "system"
-        ]
-        others = [
-            {"role": field(m, "role"), "parts": _parts(m, capture_reasoning=False)}
-            for m in messages
-            if field(m, "role") != "system"
-        ]
+        system, others = input_parts(messages)
         if system:
             attrs[sc.SYSTEM_INSTRUCTIONS] = json.dumps(system, ensure_ascii=False)
         attrs[sc.INPUT_MESSAGES] = json.dumps(others, ensure_ascii=False, default=str)

@@ -65,6 +65,15 @@ def _as_request(data: Any, path: Path, number: int) -> dict[str, Any]:
     )
 
 
+def lint_request(request: dict[str, Any]) -> list[Finding]:
+    """The findings for one request; a bare message list (``messages`` alone) is judged as
+    messages only: it has no parameters to find fault with (no ``max-tokens-unset``)."""
+    findings = validate(request)
+    if request.keys() == {"messages"}:
+        return [f for f in findings if f.param is None or f.param == "messages"]
+    return findings
+
+
 def _lint(args: argparse.Namespace) -> int:
     results: list[tuple[str, int, Finding]] = []
     for name in args.files:
@@ -74,7 +83,7 @@ def _lint(args: argparse.Namespace) -> int:
             print(f"qwenobs lint: {exc}", file=sys.stderr)
             return EXIT_UNREADABLE
         for number, request in enumerate(requests, 1):
-            results.extend((name, number, f) for f in validate(request))
+            results.extend((name, number, f) for f in lint_request(request))
     if args.format == "json":
         rows = [
             {
@@ -124,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="an instrumented Qwen app against the embedded fake DashScope, spans printed"
     )
+    demo.add_argument(
+        "--report",
+        default="demo-report.html",
+        metavar="PATH",
+        help="where to write the report of the demo's spans (default demo-report.html; '' for none)",
+    )
     demo.set_defaults(run=_demo)
     catalog = commands.add_parser(
         "catalog",
@@ -134,6 +149,41 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.add_argument("models", nargs="*", metavar="MODEL")
     catalog.add_argument("--json", action="store_true", help="JSON, for scripts")
     catalog.set_defaults(run=_catalog)
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML page of plots from traces",
+        description="Cost, prefix cache, latency, thinking and agents from spans: OTLP/JSON lines "
+        "files (the Collector's file exporter, QWENOBS_SPANS_FILE, --qwen-spans-file; .gz too; "
+        "rotated copies of a file are read with it), directories of them, or phoenix://HOST:PORT. "
+        "Exit 2 when the spans cannot be read.",
+    )
+    report.add_argument("sources", nargs="+", metavar="SPANS")
+    report.add_argument("-o", "--output", default="report.html", help="default: report.html")
+    report.add_argument("--title", default="Qwen calls")
+    report.add_argument(
+        "--trace-url",
+        metavar="URL",
+        help="link each trace id, e.g. http://localhost:16686/trace/{trace_id}",
+    )
+    report.add_argument(
+        "--memory-limit", default="1GB", help="the query engine's memory (default 1GB)"
+    )
+    report.set_defaults(run=_report)
+    capture = commands.add_parser(
+        "capture",
+        help="turn a captured conversation into a replay file and a pytest module",
+        description="Read one trace (OTLP/JSON lines, phoenix://HOST:PORT, or a qwenobs "
+        "cassette), redact secrets and your patterns, and write NAME.replay.json and "
+        "test_NAME.py to the output folder. Exit 2 when the source cannot be replayed.",
+    )
+    capture.add_argument("source", metavar="SOURCE")
+    capture.add_argument("--trace-id", help="the 32 hex digits a trace UI shows")
+    capture.add_argument("-o", "--output", required=True, type=Path, metavar="FOLDER")
+    capture.add_argument("--name", default="incident", help="names the files and the test")
+    capture.add_argument(
+        "--redact", action="append", default=[], metavar="REGEX", help="more text to redact"
+    )
+    capture.set_defaults(run=_capture)
     serve = commands.add_parser(
         "serve",
         help="the fake DashScope as a local HTTP server, for apps in other processes",
@@ -159,10 +209,53 @@ def _serve(args: argparse.Namespace) -> int:
     return serve(args.host, args.port, args.script, args.seed)
 
 
+def _capture(args: argparse.Namespace) -> int:
+    from .replay import ReplayUnavailable
+    from .replay.capture import capture
+
+    try:
+        data, module, counts, notes = capture(
+            args.source, args.trace_id, args.output, args.name, args.redact
+        )
+    except (ReplayUnavailable, ValueError, ConnectionError) as exc:
+        print(f"qwenobs capture: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"wrote {data} and {module}")
+    for rule, count in sorted(counts.items()):
+        print(f"redacted {count} value{'s' * (count != 1)}: {rule}")
+    if not counts:
+        print("redacted nothing (no secrets found; --redact REGEX for personal data)")
+    for note in notes:
+        print(f"note: {note}")
+    print(f"next: edit run_application in {module.name}, then run pytest {module}")
+    return EXIT_OK
+
+
 def _catalog(args: argparse.Namespace) -> int:
     from .catalog.listing import run
 
     return run(args.models, args.json)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import build
+
+    try:
+        summary = build(
+            args.sources,
+            args.output,
+            title=args.title,
+            trace_url=args.trace_url,
+            memory_limit=args.memory_limit,
+        )
+    except (OSError, ValueError) as exc:  # a missing extra: main() says which to install
+        print(f"qwenobs report: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(
+        f"{summary.output}: {summary.chat_calls:,} chat calls from {summary.spans:,} spans"
+        f" in {len(args.sources)} source{'s' * (len(args.sources) != 1)}"
+    )
+    return EXIT_OK
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -170,7 +263,7 @@ def _demo(args: argparse.Namespace) -> int:
         need(module, "demo", "qwenobs demo")
     from .demo import main as run_demo
 
-    return run_demo()
+    return run_demo(report=args.report or None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,14 +1,23 @@
 """What ``instrument()`` was asked for: the settings, the validate modes, and how arguments and the
-environment resolve into them (arguments win over the environment, the environment over defaults)."""
+environment resolve into them (arguments win over the environment, the environment over defaults).
+
+A wrong argument raises, naming it. A wrong environment value never does: configuration read at
+start-up (``opentelemetry-instrument`` users meet it first) must not crash the application, so it
+is logged once on the ``qwenobs`` logger and the default is used instead.
+"""
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import checks
 from .budgets import Budget
 from .catalog import DEFAULT_CATALOG, Catalog, catalog_or_active
 from .catalog.prices import CURRENCIES
@@ -17,7 +26,10 @@ log = logging.getLogger("qwenobs")
 
 VALIDATE_MODES = ("raise", "warn", "off")
 _TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+_FALSE = ("0", "false", "no", "off", "")
+_WHERE = "qwenobs.instrument()"
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9_.-]*[a-z0-9])?")
+_A_HOST = "a host name such as 'llm-proxy.internal' (no scheme, port or path)"
 
 
 @dataclass(frozen=True)
@@ -34,86 +46,207 @@ class Settings:
     regions: Mapping[str, str] = field(default_factory=dict)  # host -> billing region
     genai_cost: bool = False  # also the gen_ai.usage.cost.* attributes (a proposed convention)
     budget: Budget | None = None  # the whole process's spending limit
-
-
-def _env_flag(name: str) -> bool | None:
-    value = os.environ.get(name)
-    return None if value is None else value.strip().lower() in _TRUE
-
-
-def _env_region() -> str | None:
-    value = os.environ.get("QWENOBS_REGION", "").strip().lower()
-    if not value:
-        return None
-    if value not in CURRENCIES:  # configuration read at start-up never stops an application
-        log.warning(
-            "qwenobs: QWENOBS_REGION=%r ignored; it must be one of %s", value, tuple(CURRENCIES)
-        )
-        return None
-    return value
+    spans_file: str | None = None  # also append every span here as OTLP/JSON lines
 
 
 def resolve_settings(
     validate: str | None = None,
     capture_content: bool | None = None,
     capture_reasoning: bool | None = None,
-    hosts: Iterable[str] = (),
+    hosts: str | Iterable[str] = (),
     stream_usage: bool | str | None = None,
     catalog: Catalog | None = None,
     region: str | None = None,
     regions: Mapping[str, str] | None = None,
     genai_cost: bool | None = None,
     budget: Any = None,
+    spans_file: str | os.PathLike[str] | None = None,
 ) -> Settings:
     """Settings from ``instrument()``'s arguments and the environment."""
-    for where, value in [
-        ("region", region),
-        *((f"regions[{h!r}]", r) for h, r in (regions or {}).items()),
-    ]:
-        if value is not None and value not in CURRENCIES:
-            raise ValueError(f"{where} must be one of {tuple(CURRENCIES)}, got {value!r}")
-    if region is None:
-        region = _env_region()
-    if genai_cost is None:
-        genai_cost = bool(_env_flag("QWENOBS_GENAI_COST"))
-    mode = (validate or os.environ.get("QWENOBS_VALIDATE") or "raise").strip().lower()
-    if mode not in VALIDATE_MODES:
-        raise ValueError(f"validate must be one of {', '.join(VALIDATE_MODES)}, got {mode!r}")
+    checks.flag(_WHERE, "capture_content", capture_content, optional=True)
+    checks.flag(_WHERE, "capture_reasoning", capture_reasoning, optional=True)
+    checks.flag(_WHERE, "genai_cost", genai_cost, optional=True)
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise checks.wrong_type(_WHERE, "catalog", catalog, "a qwenobs.Catalog or None")
+    mode = _mode(validate) if validate is not None else _env_mode()
     if capture_content is None:
-        capture_content = bool(_env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"))
+        capture_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
     if capture_reasoning is None:
-        capture_reasoning = bool(_env_flag("QWENOBS_CAPTURE_REASONING"))
-    env_hosts = [h for h in os.environ.get("QWENOBS_HOSTS", "").split(",") if h.strip()]
-    all_hosts = frozenset(h.strip().lower() for h in [*env_hosts, *hosts])
-    # The model table is read once here (QWENOBS_CATALOG included), not on every call.
+        capture_reasoning = _env_flag("QWENOBS_CAPTURE_REASONING")
+    if genai_cost is None:
+        genai_cost = _env_flag("QWENOBS_GENAI_COST")
     return Settings(
         mode,
         capture_content,
         capture_reasoning,
-        all_hosts,
+        frozenset([*_env_hosts(), *host_names(hosts)]),
         _stream_usage_mode(stream_usage),
+        # The model table is read once here (QWENOBS_CATALOG included), not on every call.
         catalog_or_active(catalog),
-        region,
-        {h.lower(): r for h, r in (regions or {}).items()},
+        _region(region) if region is not None else _env_region(),
+        _regions(regions),
         genai_cost,
         Budget.of(budget, "the process budget (instrument(budget=...))"),
+        spans_file_path(spans_file),
     )
+
+
+def _region(value: Any, name: str = "region") -> str:
+    accepted = f"one of {', '.join(CURRENCIES)}"
+    if not isinstance(value, str):
+        raise checks.wrong_type(_WHERE, name, value, accepted)
+    if value not in CURRENCIES:
+        raise checks.wrong_value(_WHERE, name, value, accepted)
+    return value
+
+
+def _regions(value: Any) -> dict[str, str]:
+    checks.mapping(_WHERE, "regions", value)
+    out = {}
+    for host, region in (value or {}).items():
+        [name] = host_names([host], _WHERE)
+        out[name] = _region(region, f"regions[{host!r}]")
+    return out
 
 
 def _stream_usage_mode(value: bool | str | None) -> str:
     """``stream_usage=`` (True, False or "all"), else QWENOBS_STREAM_USAGE, as a mode."""
     if value is None:
-        env = os.environ.get("QWENOBS_STREAM_USAGE")
-        if env is None:
-            return "dashscope"
-        word = env.strip().lower()
-        if word == "all":
-            return "all"
-        if word in _TRUE or word in _FALSE:
-            return "dashscope" if word in _TRUE else "off"
-        raise ValueError(f"QWENOBS_STREAM_USAGE must be true, false or all, got {env!r}")
+        return _env_stream_usage()
     if value is True or value is False:
         return "dashscope" if value else "off"
     if value == "all":
         return "all"
-    raise ValueError(f"stream_usage must be True, False or 'all', got {value!r}")
+    accepted = "True, False or 'all' (or None for QWENOBS_STREAM_USAGE)"
+    if isinstance(value, str):
+        raise checks.wrong_value(_WHERE, "stream_usage", value, accepted)
+    raise checks.wrong_type(_WHERE, "stream_usage", value, accepted)
+
+
+def spans_file_path(argument: str | os.PathLike[str] | None) -> str | None:
+    """The spans file ``instrument()`` writes: its ``spans_file`` argument, else the
+    QWENOBS_SPANS_FILE environment variable; None for no file."""
+    if argument is not None:
+        accepted = "a file path (str or os.PathLike) or None"
+        if not isinstance(argument, str | os.PathLike):
+            raise checks.wrong_type(_WHERE, "spans_file", argument, accepted)
+        if not os.fspath(argument):
+            raise checks.wrong_value(_WHERE, "spans_file", argument, "a non-empty file path")
+        return os.fspath(argument)
+    return os.environ.get("QWENOBS_SPANS_FILE", "").strip() or None
+
+
+def host_names(hosts: Any, where: str = _WHERE) -> list[str]:
+    """``hosts`` as lower-case host names: one comma-separated str (like ``QWENOBS_HOSTS``) or an
+    iterable of them. A URL, a port or an empty name raises ValueError."""
+    if isinstance(hosts, str):
+        names = [name for name in hosts.split(",") if name.strip()]
+    elif isinstance(hosts, Iterable) and not isinstance(hosts, bytes):
+        names = list(hosts)
+    else:
+        raise checks.wrong_type(where, "hosts", hosts, "a host name, or a list of host names")
+    out = []
+    for name in names:
+        if not isinstance(name, str):
+            raise checks.wrong_type(where, "hosts", name, f"a list of str, each {_A_HOST}")
+        if not _is_host(host := name.strip().lower()):
+            raise checks.wrong_value(where, "hosts", name, f"a list of host names, each {_A_HOST}")
+        out.append(host)
+    return out
+
+
+def _is_host(name: str) -> bool:
+    if _HOST_NAME.fullmatch(name):
+        return True
+    try:
+        return isinstance(ipaddress.ip_address(name), ipaddress.IPv6Address)
+    except ValueError:
+        return False
+
+
+def _mode(value: Any) -> str:
+    accepted = f"one of {', '.join(VALIDATE_MODES)} (or None for QWENOBS_VALIDATE)"
+    if not isinstance(value, str):
+        raise checks.wrong_type(_WHERE, "validate", value, accepted)
+    mode = value.strip().lower()
+    if mode not in VALIDATE_MODES:
+        raise checks.wrong_value(_WHERE, "validate", value, accepted)
+    return mode
+
+
+# -- the environment: a bad value is logged once and the default used ---------------------------
+
+
+@functools.cache
+def _bad_environment(name: str, value: str, accepted: str, default: str) -> None:
+    # Cached: each bad value is logged once per process, however often instrument() runs.
+    log.warning("qwenobs: ignoring %s=%r: expected %s; using %s", name, value, accepted, default)
+
+
+def _env_mode() -> str:
+    value = os.environ.get("QWENOBS_VALIDATE")
+    if value is None or not value.strip():
+        return "raise"
+    mode = value.strip().lower()
+    if mode in VALIDATE_MODES:
+        return mode
+    _bad_environment("QWENOBS_VALIDATE", value, "raise, warn or off", "the default, raise")
+    return "raise"
+
+
+def _env_flag(name: str) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return False
+    flag = value.strip().lower()
+    if flag in _TRUE:
+        return True
+    if flag not in _FALSE:
+        _bad_environment(name, value, "true or false (1/0, yes/no, on/off)", "the default, false")
+    return False
+
+
+def _env_hosts() -> list[str]:
+    out = []
+    for name in os.environ.get("QWENOBS_HOSTS", "").split(","):
+        if not name.strip():
+            continue  # a stray or trailing comma
+        host = name.strip().lower()
+        if _is_host(host):
+            out.append(host)
+        else:
+            _bad_environment(
+                "QWENOBS_HOSTS",
+                name,
+                f"comma-separated host names, each {_A_HOST}",
+                "the other hosts listed",
+            )
+    return out
+
+
+def _env_region() -> str | None:
+    value = os.environ.get("QWENOBS_REGION")
+    if value is None or not value.strip():
+        return None
+    region = value.strip().lower()
+    if region in CURRENCIES:
+        return region
+    _bad_environment("QWENOBS_REGION", value, " or ".join(CURRENCIES), "each host's own region")
+    return None
+
+
+def _env_stream_usage() -> str:
+    value = os.environ.get("QWENOBS_STREAM_USAGE")
+    if value is None:
+        return "dashscope"
+    word = value.strip().lower()
+    if word == "all":
+        return "all"
+    if word in _TRUE:
+        return "dashscope"
+    if word in _FALSE and word:
+        return "off"
+    _bad_environment(
+        "QWENOBS_STREAM_USAGE", value, "true, false or all", "the default, DashScope hosts only"
+    )
+    return "dashscope"

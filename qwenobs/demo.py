@@ -119,13 +119,23 @@ def orphan(client: openai.OpenAI) -> qwenobs.QwenValidationError:
     raise AssertionError("the orphan tool result was not caught")
 
 
-def main() -> int:
+def main(report: str | None = "demo-report.html") -> int:
+    """Run the demo; with ``report``, also write the report page of its spans there."""
+    import tempfile
+    from pathlib import Path
+
     from .spantree import SpanTree
 
     # Load the vocabulary the fake counts with first, so the spans' durations show the calls.
     qwenobs.count_tokens("warm up")
     tree = SpanTree()
-    qwenobs.instrument(tracer_provider=tree.tracer_provider, meter_provider=tree.meter_provider)
+    scratch = tempfile.TemporaryDirectory(prefix="qwenobs-demo-")
+    spans_file = Path(scratch.name) / "spans.jsonl" if report else None
+    qwenobs.instrument(
+        tracer_provider=tree.tracer_provider,
+        meter_provider=tree.meter_provider,
+        spans_file=spans_file,
+    )
     fake = FakeDashScope()
     script(fake)
     try:
@@ -148,7 +158,23 @@ def main() -> int:
                 f"   (requests that reached the fake DashScope: {len(fake.calls)}; the orphan was never sent)"
             )
     finally:
-        qwenobs.uninstrument()
+        qwenobs.uninstrument()  # flushes the spans file
     print()
     tree.print()
+    with scratch:
+        if spans_file is not None:
+            _write_report(spans_file, Path(report))
     return 0
+
+
+def _write_report(spans_file: Any, output: Any) -> None:
+    from .errors import MissingExtra
+
+    try:
+        from .report import build
+
+        summary = build([spans_file], output, title="qwenobs demo")
+    except MissingExtra as exc:
+        print(f"\n(no report: {exc})")
+        return
+    print(f"\nReport of these spans ({summary.chat_calls} chat calls): {summary.output.resolve()}")

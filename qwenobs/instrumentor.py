@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -12,7 +12,9 @@ from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
 from . import agents, openai_sdk
+from .budgets import Budget
 from .config import Settings, resolve_settings
+from .extras import need
 from .instruments import instruments_for
 from .lifecycle import Telemetry
 from .openai_hook import async_wrapper, sync_wrapper
@@ -33,6 +35,23 @@ class Instrumentation:
     tracer_provider: Any = None
     meter_provider: Any = None
 
+    def differences(
+        self, settings: Settings, tracer_provider: Any, meter_provider: Any
+    ) -> list[str]:
+        """How other settings and providers differ from these: ``validate: 'raise' -> 'warn'``."""
+        changed = [
+            f"{f.name}: {_shown(getattr(self.settings, f.name))} -> {_shown(getattr(settings, f.name))}"
+            for f in fields(Settings)
+            if _compared(getattr(self.settings, f.name)) != _compared(getattr(settings, f.name))
+        ]
+        for name, running, asked in (
+            ("tracer_provider", self.tracer_provider, tracer_provider),
+            ("meter_provider", self.meter_provider, meter_provider),
+        ):
+            if running is not asked:
+                changed.append(f"{name}: {_provider(running)} -> {_provider(asked)}")
+        return changed
+
     def restore(self) -> None:
         """Make this the running instrumentation again, replacing whatever runs now."""
         instrumentor = QwenInstrumentor()
@@ -43,6 +62,25 @@ class Instrumentation:
             meter_provider=self.meter_provider,
             settings=self.settings,
         )
+
+
+def _compared(value: Any) -> Any:
+    # A budget keeps what it has spent; the same limit asked for again is the same setting.
+    return (value.limit, value.currency) if isinstance(value, Budget) else value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Budget):
+        return repr((value.limit, value.currency))
+    if isinstance(value, frozenset):
+        return repr(sorted(value))
+    if value is None or isinstance(value, str | bool):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
+def _provider(value: Any) -> str:
+    return "the global one" if value is None else f"a {type(value).__name__} ({id(value):#x})"
 
 
 class QwenInstrumentor(BaseInstrumentor):
@@ -75,8 +113,14 @@ class QwenInstrumentor(BaseInstrumentor):
             regions=kwargs.get("regions"),
             genai_cost=kwargs.get("genai_cost"),
             budget=kwargs.get("budget"),
+            spans_file=kwargs.get("spans_file"),
         )
-        tracer_provider = kwargs.get("tracer_provider")
+        tracer_provider = given_provider = kwargs.get("tracer_provider")
+        if settings.spans_file is not None:
+            need("opentelemetry.sdk.trace", "spans-file", "instrument(spans_file=...)")
+            from .spans_file import attach
+
+            tracer_provider, self._spans_file = attach(settings.spans_file, tracer_provider)
         meter_provider = kwargs.get("meter_provider")
         tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
@@ -84,10 +128,13 @@ class QwenInstrumentor(BaseInstrumentor):
         agents.use_tracer(tracer)  # agent and tool spans go where the chat spans go
         wrap_function_wrapper(openai_sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(openai_sdk.AsyncAPIClient, "request", async_wrapper(telemetry))
-        self._running = Instrumentation(settings, tracer_provider, meter_provider)
+        self._running = Instrumentation(settings, given_provider, meter_provider)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         unwrap(openai_sdk.SyncAPIClient, "request")
         unwrap(openai_sdk.AsyncAPIClient, "request")
         agents.use_tracer(None)
         self._running = None
+        processor, self._spans_file = getattr(self, "_spans_file", None), None
+        if processor is not None:
+            processor.shutdown()  # flush and close the spans file

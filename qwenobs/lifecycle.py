@@ -29,6 +29,7 @@ from .agents import current_agent
 from .budgets import Budget
 from .catalog.prices import CURRENCIES, Prices
 from .config import Settings
+from .conversations import Fingerprints, given_id
 from .cost import Usage, price, region_of
 from .fields import field
 from .instruments import Instruments, new_metric_key
@@ -88,6 +89,7 @@ class Telemetry:
         self._logged: set[tuple[str, str]] = set()
         self._warned: set[tuple[str, str]] = set()  # (rule, call site) already logged
         self._prices: dict[tuple[str, str], Any] = {}
+        self.fingerprints = Fingerprints()
 
     def log_once(self, where: str, exc: BaseException) -> None:
         key = (where, type(exc).__qualname__)
@@ -136,6 +138,16 @@ class Telemetry:
         attrs = at.request_attributes(params, request.stream)
         attrs[sc.SERVER_ADDRESS] = request.endpoint.address
         attrs[sc.SERVER_PORT] = request.endpoint.port
+        run = current_agent.get()
+        given = given_id()
+        fingerprint, derived = self.fingerprints.attributes(
+            params.get("messages"), derive_id=given is None and run is None
+        )
+        if fingerprint is not None:
+            attrs[sc.SYSTEM_PROMPT_FINGERPRINT] = fingerprint
+        conversation_id = run.conversation_id if run is not None else given or derived
+        if conversation_id:
+            attrs[sc.CONVERSATION_ID] = conversation_id
         if rounds is not None:
             attrs[sc.TOOL_ROUNDS] = rounds
         span = self.tracer.start_span(
@@ -145,13 +157,12 @@ class Telemetry:
         for f in findings:
             span.add_event(sc.VALIDATION_EVENT, _event(f))
         if settings.capture_content:
-            span.set_attributes(at.content_request_attributes(body))
+            span.set_attributes(at.content_request_attributes(body, params))
 
         errors_found = [f for f in findings if f.is_error]
         if errors_found and settings.validate == "raise":
             call.blocked = errors.QwenValidationError(errors_found, request.endpoint.url)
             return call
-        run = current_agent.get()
         if run is not None:
             call.agent = run
             call.blocked = run.guard(span, body)
@@ -243,6 +254,16 @@ def _call_site() -> str:
             return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
     return "unknown"
+
+
+def _note_status(span: Any, error: BaseException) -> None:
+    """The HTTP status and DashScope's error code of a failed call, when the error has them."""
+    status = getattr(error, "status_code", None)
+    if type(status) is int:
+        span.set_attribute(sc.HTTP_STATUS, status)
+    code = getattr(error, "code", None)
+    if isinstance(code, str) and code:
+        span.set_attribute(sc.ERROR_CODE, code)
 
 
 def _first_error(errors: Any) -> Exception | None:
@@ -388,7 +409,10 @@ class TracedCall:
         duration = time.perf_counter() - self.started
         if attrs:
             span.set_attributes(attrs)
-        error_type = None if error is None else record_error(span, error)
+        error_type = None
+        if error is not None:
+            error_type = record_error(span, error)
+            _note_status(span, error)
         span.end()
         model = attrs.get(sc.RESPONSE_MODEL)
         key = new_metric_key(

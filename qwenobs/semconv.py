@@ -32,6 +32,7 @@ TOKEN_TYPE = "gen_ai.token.type"
 SERVER_ADDRESS = "server.address"
 SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
+HTTP_STATUS = "http.response.status_code"
 
 THINKING = "dashscope.request.enable_thinking"
 THINKING_BUDGET = "dashscope.request.thinking_budget"
@@ -40,8 +41,13 @@ TIME_TO_FIRST_CONTENT = "dashscope.response.time_to_first_content"
 TOOL_ROUNDS = "dashscope.tool.rounds"
 RESPONSE_TOOL_CALLS = "dashscope.response.tool_calls"
 REQUEST_ID = "dashscope.request_id"
+ERROR_CODE = "dashscope.error.code"  # DashScope's code for a failed call: limit_requests, ...
+# Under content capture: the request's parameters as sent (JSON; messages and tools have their
+# own attributes), so a captured trace can be replayed and the application's calls checked.
+REQUEST_PARAMETERS = "dashscope.request.parameters"
 STREAM_END = "dashscope.stream.end"  # how a stream's span ended: exhausted, closed, abandoned, ...
 VALIDATION_EVENT = "dashscope.validation"
+SYSTEM_PROMPT_FINGERPRINT = "dashscope.system_prompt.fingerprint"  # content-free, per call
 
 # What a call cost (qwenobs.cost): in the currency its region bills in.
 COST_AMOUNT = "dashscope.cost.amount"

@@ -9,11 +9,10 @@ Without a script file every call is answered with an echo of its last message.
 from __future__ import annotations
 
 import os
-import random
 import socket
 import sys
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,7 +20,7 @@ from typing import Any, TextIO
 from .extras import need
 from .fake import Call, FakeDashScope, Request, Response
 from .fake.faults import Cut
-from .fake.script import Reply, Script, describe
+from .fake.script import Reply, describe
 from .fake.script_file import EXTRA, ScriptFileError, load
 from .fields import message_text
 from .semconv import is_chat_path
@@ -80,23 +79,19 @@ def main(
 
 
 def echoing(seed: int | None) -> FakeDashScope:
-    """A fake that answers every call with the text of its last message."""
+    """The fake of ``qwenobs serve`` without a script file: every call is answered with the text
+    of its last message, so an app in another process shows something real, and which of its
+    messages got through."""
     fake = FakeDashScope(seed=seed)
-    fake.script = EchoScript()
+    fake.script.responder = echo
     return fake
 
 
-class EchoScript(Script):
-    """The script of ``qwenobs serve`` without a file: an app in another process shows something
-    real, and which of its messages got through."""
-
-    def next_answer(
-        self, body: Mapping[str, Any], draw: Callable[[], float] = random.random
-    ) -> Reply:
-        messages = body.get("messages")
-        last = messages[-1] if isinstance(messages, list) and messages else None
-        text = message_text(last.get("content")) if isinstance(last, Mapping) else ""
-        return Reply(ECHO_PREFIX + text)
+def echo(body: Mapping[str, Any]) -> Reply:
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    text = message_text(last.get("content")) if isinstance(last, Mapping) else ""
+    return Reply(ECHO_PREFIX + text)
 
 
 class CallLog:

@@ -14,12 +14,13 @@ import functools
 import importlib.util
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .catalog import Catalog, active_catalog
+from .checks import wrong_type
 from .errors import TokenizerUnavailable
 from .fields import field, jsonable, message_text
 
@@ -118,7 +119,7 @@ def vocabulary(model: str | None = None, catalog: Catalog | None = None) -> Voca
     if model is None:
         return VOCABULARIES["qwen"]
     if not isinstance(model, str):
-        raise TypeError(f"model must be a model name (str) or None, got {type(model).__name__}")
+        raise wrong_type("qwenobs tokens", "model", model, "a model name (str) or None")
     return VOCABULARIES[(catalog or active_catalog()).vocabulary(model)]
 
 
@@ -165,9 +166,9 @@ def _encoding(name: str) -> Any:
     )
 
 
-def _text(text: Any) -> str:
+def _text(text: Any, where: str = "qwenobs.count_tokens()") -> str:
     if not isinstance(text, str):
-        raise TypeError(f"text must be a str, got {type(text).__name__}")
+        raise wrong_type(where, "text", text, "a str")
     # Qwen's tokenizers normalise to NFC first; ASCII and most text already are.
     if text.isascii() or unicodedata.is_normalized("NFC", text):
         return text
@@ -241,7 +242,17 @@ def estimate_prompt_tokens(
     total passes it and that partial total (already above ``stop_above``) is returned: a huge
     prompt is judged over a limit without tokenizing all of it.
     """
+    where = "qwenobs.estimate_prompt_tokens()"
+    if not _a_list(messages):
+        raise wrong_type(where, "messages", messages, "a list of messages")
+    if tools is not None and not _a_list(tools):
+        raise wrong_type(where, "tools", tools, "a list of tool definitions or None")
     return _estimate(messages, tools, vocabulary(model).name, stop_above)
+
+
+def _a_list(value: Any) -> bool:
+    """A list, tuple or other iterable of items; not one string or one mapping."""
+    return isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
 
 
 def _estimate(

@@ -35,12 +35,25 @@ def test_the_example_requests(capsys):
     assert out.rstrip().endswith("1 error, 0 warnings in 2 files")
 
 
-def test_a_bare_message_list_and_warnings_only_exit_zero(tmp_path, capsys):
-    path = tmp_path / "messages.json"
-    path.write_text(json.dumps([{"role": "user", "content": "hi"}]))
+def test_warnings_only_exit_zero(tmp_path, capsys):
+    path = tmp_path / "request.json"
+    path.write_text(
+        json.dumps({"model": "qwen-plus", "messages": [{"role": "user", "content": "hi"}]})
+    )
     code, out, _ = run(capsys, "lint", str(path))
     assert code == 0
     assert "warning [max-tokens-unset]" in out
+
+
+def test_a_bare_message_list_is_checked_as_messages_only(tmp_path, capsys):
+    path = tmp_path / "messages.json"
+    path.write_text(json.dumps([{"role": "user", "content": "hi"}]))
+    code, out, _ = run(capsys, "lint", str(path))
+    assert (code, out.strip()) == (0, "0 errors, 0 warnings in 1 file")
+    path.write_text(json.dumps([{"role": "system", "content": "Today is 2025-06-01."}, *ORPHAN]))
+    code, out, _ = run(capsys, "lint", str(path))
+    assert code == 1
+    assert "[orphan-tool-result]" in out and "[dynamic-system-prompt]" in out
 
 
 def test_jsonl_numbers_each_request(tmp_path, capsys):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from qwenobs.cli import main
 
 
-def test_the_demo_prints_answers_the_caught_orphan_and_the_span_tree(capsys):
+def test_the_demo_prints_answers_the_caught_orphan_and_the_span_tree(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "bring an umbrella" in out
@@ -19,3 +20,6 @@ def test_the_demo_prints_answers_the_caught_orphan_and_the_span_tree(capsys):
     )
     assert "cached 0" not in second_call  # the long system prompt hit the prefix cache
     assert "! error orphan-tool-result at messages[1]" in out
+    report = tmp_path / "demo-report.html"
+    assert f"Report of these spans (5 chat calls): {report}" in out
+    assert "travel-weather" in report.read_text()

@@ -31,14 +31,19 @@ class FakeSettings:
     @classmethod
     def merge(cls, config: Mapping[str, Any], marker: Mapping[str, Any]) -> FakeSettings:
         """The marker's options win over the ``qwen_fake_config`` fixture's."""
+        from qwenobs.config import host_names
+
         merged = {**config, **marker}
         kwargs = {k: v for k, v in merged.items() if k not in PLUGIN_KEYS}
-        hosts = merged.get("hosts", ())
-        return cls(
-            kwargs,
-            bool(merged.get("allow_unused", False)),
-            (hosts,) if isinstance(hosts, str) else tuple(hosts),
-        )
+        where = "@pytest.mark.qwen_fake (or the qwen_fake_config fixture)"
+        allow_unused = merged.get("allow_unused", False)
+        if not isinstance(allow_unused, bool):
+            raise TypeError(
+                f"{where}: allow_unused must be True or False, got "
+                f"{type(allow_unused).__name__} {allow_unused!r}"
+            )
+        hosts = tuple(host_names(merged.get("hosts", ()), where))
+        return cls(kwargs, allow_unused, hosts)
 
 
 def unused_answers(fake: FakeDashScope) -> list[str]:

@@ -4,6 +4,7 @@ inside the fixtures that need them."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ _LEDGER = pytest.StashKey["Ledger"]()  # what the run's Qwen calls cost, per tes
 # Checks run right after the test body: each returns a failure message or None. Failing there
 # (not in teardown) makes a broken expectation a test failure, not an error.
 _CHECKS = pytest.StashKey[list[Callable[[bool], "str | None"]]]()
+_SPANS_FILE = pytest.StashKey[Any]()  # the session's SpansFileExporter (--qwen-spans-file)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,16 +44,37 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", line)
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    exporter = config.stash.get(_SPANS_FILE, None)
+    if exporter is not None:
+        exporter.shutdown()
+
+
+def _spans_file(config: pytest.Config) -> Any:
+    """The exporter behind --qwen-spans-file, opened on first use (None without the option)."""
+    path = config.getoption("qwen_spans_file", None)
+    if not path:
+        return None
+    exporter = config.stash.get(_SPANS_FILE, None)
+    if exporter is None:
+        from qwenobs.spans_file import SpansFileExporter
+
+        exporter = SpansFileExporter(config.invocation_params.dir / path)
+        config.stash[_SPANS_FILE] = exporter
+    return exporter
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The marker alone turns the cassette on; no autouse fixture taxes tests that don't use it.
     for item in items:
         names = getattr(item, "fixturenames", None)
-        if (
-            names is not None
-            and "qwen_cassette" not in names
-            and item.get_closest_marker("qwen_cassette") is not None
-        ):
+        if names is None:
+            continue
+        if "qwen_cassette" not in names and item.get_closest_marker("qwen_cassette") is not None:
             names.insert(0, "qwen_cassette")
+        replay = item.get_closest_marker("qwen_replay") is not None
+        if replay and "qwen_fake" not in names and "qwen_server" not in names:
+            names.insert(0, "qwen_fake")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -137,10 +160,13 @@ def _add_check(request: pytest.FixtureRequest, check: Callable[[bool], str | Non
     request.node.stash.setdefault(_CHECKS, []).append(check)
 
 
-def _marker_kwargs(request: pytest.FixtureRequest, name: str) -> dict[str, Any]:
+def _marker_kwargs(
+    request: pytest.FixtureRequest, name: str, accepted: tuple[str, ...]
+) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     # Closest last, so a test's marker wins over its class's and module's.
     for marker in reversed(list(request.node.iter_markers(name))):
+        options.check_marker(name, marker.args, marker.kwargs, accepted)
         merged.update(marker.kwargs)
     return merged
 
@@ -158,12 +184,67 @@ def qwen_fake_config() -> dict[str, Any]:
 def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[Any, Any]:
     from qwenobs.fake import FakeDashScope
 
-    from .fakes import FakeSettings
+    from .fakes import PLUGIN_KEYS, FakeSettings
 
-    settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake"))
-    fake = FakeDashScope(**settings.fake_kwargs)
+    accepted = (*PLUGIN_KEYS, *options.keyword_names(FakeDashScope.__init__))
+    options.check_config("qwen_fake_config", config, accepted)
+    settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake", accepted))
+    replay = request.node.get_closest_marker("qwen_replay")
+    if replay is None:
+        fake = FakeDashScope(**settings.fake_kwargs)
+    else:
+        fake = _replaying_fake(request, replay, settings.fake_kwargs)
+    _add_check(request, lambda failed: _internal_errors(fake))
     request.config.hook.pytest_qwen_fake_created(fake=fake, request=request)
     return fake, settings
+
+
+def _replaying_fake(
+    request: pytest.FixtureRequest, marker: Any, fake_kwargs: dict[str, Any]
+) -> Any:
+    """The fake of a ``qwen_replay`` test, and the check that fails it where the app differs."""
+    from qwenobs.fake import FakeDashScope
+
+    from .cassettes import resolve_path
+
+    accepted = ("source", "trace_id", "allow_unplayed", "conversation_id", "json_as_data")
+    accepted += ("ignore", "pace")
+    options.check_marker(
+        "qwen_replay", marker.args, marker.kwargs, accepted, ("source", "trace_id")
+    )
+    kwargs = dict(marker.kwargs)
+    source = marker.args[0] if marker.args else kwargs.pop("source", None)
+    if source is None:
+        raise pytest.UsageError("qwen_replay needs the recording: @pytest.mark.qwen_replay(PATH)")
+    allow_unplayed = kwargs.pop("allow_unplayed", False)
+    text = str(source)
+    if "://" not in text:
+        text = str(resolve_path(Path(str(request.node.path)), text))
+    fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **fake_kwargs)
+
+    def check(failed: bool) -> str | None:
+        from qwenobs.replay import ReplayMismatch
+
+        try:
+            fake.replay.check(allow_unplayed=allow_unplayed or failed)
+        except ReplayMismatch as mismatch:
+            return str(mismatch)
+        return None
+
+    _add_check(request, check)
+    return fake
+
+
+def _internal_errors(fake: Any) -> str | None:
+    """The fake failing inside is a bug to see, not a 500 for the app to retry past."""
+    if not fake.internal_errors:
+        return None
+    lines = "\n".join(f"  {error}" for error in fake.internal_errors)
+    return (
+        f"the fake DashScope failed inside on {len(fake.internal_errors)} request(s), each "
+        f"answered a 500 fake_internal_error (tracebacks on the 'qwenobs.fake.engine' logger):\n"
+        f"{lines}"
+    )
 
 
 def _check_unused(fixture: str, pending: Callable[[], list[str]]) -> Callable[[bool], str | None]:
@@ -250,18 +331,24 @@ def qwen_server(
 def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     """qwenobs instrumentation on for this test, into in-memory span and metric pipelines:
     ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
-    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker."""
+    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker. Afterwards the instrumentation
+    that ran before (the application's own, or none) is back, with its settings and providers."""
+    import qwenobs
     from qwenobs.extras import need
 
     need("opentelemetry.sdk", "testing", "qwen_spans")
-    from .spans import QwenSpans
+    from .spans import PROVIDERS, QwenSpans
 
-    spans = QwenSpans()
-    spans.instrument(**_marker_kwargs(request, "qwen_spans"))
+    accepted = options.keyword_names(qwenobs.instrument, leave_out=PROVIDERS)
+    spans_file = _spans_file(request.config)
+    spans = QwenSpans(test=request.node.nodeid if spans_file else None)
+    spans.instrument(**_marker_kwargs(request, "qwen_spans", accepted))
     try:
         yield spans
     finally:
         _ledger(request.config).add_spans(request.node.nodeid, spans.all())
+        if spans_file is not None:  # the whole test's spans in one write
+            spans_file.export(spans.exporter.get_finished_spans())
         spans.close()
 
 
@@ -287,15 +374,21 @@ def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str
     marker = request.node.get_closest_marker("qwen_cassette")
     args = marker.args if marker else ()
     kwargs = marker.kwargs if marker else {}
+    options.check_marker("qwen_cassette", args, kwargs, ("path", "scrub"), positional=("path",))
     test_file = Path(str(request.node.path))
     given = args[0] if args else kwargs.get("path")
+    if given is not None and not isinstance(given, str | os.PathLike):
+        raise TypeError(
+            "@pytest.mark.qwen_cassette: path must be a str or a path (relative to the test "
+            f"module), got {type(given).__name__} {given!r}"
+        )
     path = (
         resolve_path(test_file, given)
         if given
         else default_path(test_file, request.node.name, _class_name(request))
     )
     rec = Recording(path, options.record_mode(request.config), request.node.nodeid)
-    scrub = [*options.scrub_names(request.config), *kwargs.get("scrub", ())]
+    scrub = [*options.scrub_names(request.config), *options.names("qwen_cassette", "scrub", kwargs)]
     with recording(rec, scrub, qwen_cassette_config):
         _add_check(request, lambda failed: rec.failure())
         yield rec.cassette

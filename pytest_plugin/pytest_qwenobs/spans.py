@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -16,6 +17,10 @@ from qwenobs import semconv as sc
 
 if TYPE_CHECKING:
     from qwenobs.instrumentor import Instrumentation
+
+
+# instrument() options the qwen_spans fixture sets itself.
+PROVIDERS = ("tracer_provider", "meter_provider")
 
 
 class SpanAssertionError(AssertionError):
@@ -38,9 +43,13 @@ class QwenSpans:
     span, ``findings()`` validation events, ``metric(name)`` a metric's data points.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, test: str | None = None) -> None:
         self.exporter = InMemorySpanExporter()
-        self.tracer_provider = TracerProvider()
+        # With --qwen-spans-file, spans name their test (resource attribute test.case.name).
+        resource = (
+            Resource.create({"service.name": "pytest", "test.case.name": test}) if test else None
+        )
+        self.tracer_provider = TracerProvider(resource=resource)
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])

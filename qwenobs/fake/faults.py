@@ -14,10 +14,11 @@ the same seed and the same calls repeats.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from .. import checks
 
 if TYPE_CHECKING:
     from .engine import Response
@@ -73,71 +74,22 @@ def _call(name: str, *positional: str, **options: object) -> str:
     return f"{name}({', '.join(given)})"
 
 
-# -- arguments: checked where they are given, named in the error ------------------------------
-
-
-def seconds(call: str, name: str, value: object, *, zero: bool = True) -> float:
-    """``value`` as seconds, or an error naming ``call(name=...)`` and what it takes."""
-    least = "0 or more" if zero else "more than 0"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
-            f"{call}({name}=...) takes seconds, a number {least}; got {value!r} "
-            f"({type(value).__name__})"
-        )
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
-        raise ValueError(f"{call}({name}=...) takes seconds, a number {least}; got {value!r}")
-    return float(value)
-
-
-def seconds_or_none(call: str, name: str, value: object) -> float | None:
-    return None if value is None else seconds(call, name, value)
-
-
-def count(call: str, name: str, value: object, *, least: int = 0) -> int:
-    """``value`` as a whole number of at least ``least``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(
-            f"{call}({name}=...) takes a whole number, {least} or more; got {value!r} "
-            f"({type(value).__name__})"
-        )
-    if value < least:
-        raise ValueError(f"{call}({name}=...) takes a whole number, {least} or more; got {value}")
-    return value
-
-
-def count_or_none(call: str, name: str, value: object, *, least: int = 0) -> int | None:
-    return None if value is None else count(call, name, value, least=least)
-
-
-def rate(call: str, value: object, *, times: object, repeat: bool) -> float | None:
-    """The share of attempts a fault strikes, from 0 to 1 (None: a queued fault)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(
-            f"{call}(rate=...) takes the share of attempts it strikes, a number from 0 to 1; "
-            f"got {value!r} ({type(value).__name__})"
-        )
-    if not 0 <= value <= 1:
+def check_rate(where: str, rate: Any, times: Any, repeat: Any) -> None:
+    """``rate``: None (a queued fault) or the share of attempts a fault strikes, from 0 to 1,
+    without ``times`` or ``repeat``, which do not apply to a fault drawn for every attempt."""
+    if rate is None:
+        return
+    accepted = "a number from 0 to 1 (the share of attempts it strikes) or None"
+    if not isinstance(rate, int | float) or isinstance(rate, bool):
+        raise checks.wrong_type(where, "rate", rate, accepted)
+    if not 0 <= rate <= 1:  # NaN fails this too
+        raise checks.wrong_value(where, "rate", rate, "a number from 0 to 1")
+    if times is not None or repeat is True:
+        given = f"times={times}" if times is not None else "repeat=True"
         raise ValueError(
-            f"{call}(rate=...) takes the share of attempts it strikes, a number from 0 to 1; "
-            f"got {value!r}"
+            f"{where}: rate={rate} with {given}; a rate= fault is drawn anew for every attempt "
+            f"and stays in the script. Pass one of them."
         )
-    if times is not None or repeat:
-        given = "times=" if times is not None else "repeat=True"
-        raise ValueError(
-            f"{call}(rate=...) is drawn anew for every attempt and stays in the script, so "
-            f"{given} does not apply to it; leave {given.rstrip('=')} out"
-        )
-    return float(value)
-
-
-def text(call: str, name: str, value: object, default: str) -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise TypeError(f"{call}({name}=...) takes a str; got {value!r} ({type(value).__name__})")
-    return value
 
 
 # -- marking a response ------------------------------------------------------------------------

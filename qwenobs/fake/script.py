@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import checks
 from ..fields import message_text
 from . import faults
 from .faults import Drop, Stall
@@ -28,12 +29,35 @@ class ToolCall:
     id: str | None = None
 
     @classmethod
-    def of(cls, spec: Mapping[str, Any]) -> ToolCall:
+    def of(cls, spec: Any, where: str = "reply()", index: int = 0) -> ToolCall:
+        """A tool call from ``{"name": ..., "arguments": str or mapping, "id": optional}``."""
+        name = f"tool_calls[{index}]"
+        if not isinstance(spec, Mapping):
+            raise checks.wrong_type(where, name, spec, _TOOL_CALL)
+        checks.keys(where, name, spec, ("name", "arguments", "id"))
         if "name" not in spec:
-            raise ValueError(f"a tool call needs a 'name': {dict(spec)!r}")
+            raise ValueError(f"{where}: {name} has no 'name'; a tool call is {_TOOL_CALL}")
+        checks.text(where, f"{name}['name']", spec["name"], optional=False, empty=False)
+        checks.text(where, f"{name}['id']", spec.get("id"), empty=False)
         args = spec.get("arguments", {})
-        text = args if isinstance(args, str) else json.dumps(args, ensure_ascii=False)
+        if isinstance(args, str):
+            checks.text(where, f"{name}['arguments']", args)
+            return cls(spec["name"], args, spec.get("id"))
+        if not isinstance(args, Mapping):
+            raise checks.wrong_type(
+                where, f"{name}['arguments']", args, "JSON text (a str) or a mapping"
+            )
+        try:
+            text = json.dumps(args, ensure_ascii=False, allow_nan=False)
+            text.encode("utf-8")
+        except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+            raise ValueError(
+                f"{where}: {name}['arguments'] must be a mapping JSON can encode: {exc}"
+            ) from None
         return cls(spec["name"], text, spec.get("id"))
+
+
+_TOOL_CALL = "a mapping with 'name', 'arguments' (a str or a mapping) and optionally 'id'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +145,13 @@ class Route:
         last_message: str | re.Pattern[str] | None = None,
         match: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
+        where = "fake.route()"
+        checks.text(where, "model", model, empty=False)
+        if last_message is not None and not isinstance(last_message, str | re.Pattern):
+            raise checks.wrong_type(
+                where, "last_message", last_message, "a str, a compiled re.Pattern or None"
+            )
+        checks.function(where, "match", match, what="a function of the request body")
         self.model = model
         self.last_message = last_message
         self.match = match
@@ -182,23 +213,20 @@ class Route:
 
         With ``repeat=True`` the answer stays at the head of the queue and answers every later
         matching request: a default responder. ``first_byte_delay`` holds back even the status
-        line that long (a slow first byte; ``first_chunk_delay`` comes after the headers).
+        line that long (a slow first byte; ``first_chunk_delay`` comes after the headers). A
+        wrong argument raises here, naming it.
         """
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError("chunk_size counts characters per chunk and must be at least 1")
-        answer = Reply(
-            content,
-            reasoning,
-            tuple(ToolCall.of(call) for call in tool_calls or ()),
-            finish_reason,
-            usage,
-            Timing(
-                first_chunk_delay,
-                chunk_delay,
-                chunk_size,
-                faults.seconds_or_none("reply", "first_byte_delay", first_byte_delay),
-            ),
-        )
+        where = self._where("reply")
+        checks.text(where, "content", content)
+        checks.text(where, "reasoning", reasoning)
+        checks.text(where, "finish_reason", finish_reason, empty=False)
+        calls = _tool_calls(where, tool_calls)
+        _check_usage(where, usage)
+        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size, first_byte_delay)
+        checks.flag(where, "repeat", repeat)
+        if usage is not None:  # a copy: the caller's dict may change after scripting
+            usage = {k: dict(v) if isinstance(v, Mapping) else v for k, v in usage.items()}
+        answer = Reply(content, reasoning, calls, finish_reason, usage, timing)
         return self._add(answer, repeat)
 
     def fail(
@@ -230,28 +258,41 @@ class Route:
         ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
         request gets the plain HTTP error.
 
-        ``retry_after=S`` sends ``Retry-After: S`` instead (the SDK waits S seconds, up to a minute,
-        before it retries). ``rate=P`` keeps the failure in the script and strikes each attempt of
-        a matching request with probability P, drawn from the fake's seeded generator; an attempt
-        it spares takes the next scripted answer. ``first_byte_delay`` as for ``reply``.
+        ``retry_after=S`` sends ``Retry-After: S`` instead (the SDK waits S seconds, up to a
+        minute, before it retries). ``rate=P`` keeps the failure in the script and strikes each
+        attempt of a matching request with probability P, drawn from the fake's seeded generator;
+        an attempt it spares takes the next scripted answer. ``first_byte_delay`` as for
+        ``reply``.
         """
-        if after_chunks is not None and after_chunks < 0:
-            raise ValueError("after_chunks must be 0 or more")
+        where = self._where("fail")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise checks.wrong_type(where, "status", status, _FAILURE_STATUS)
+        if not 400 <= status <= 599:
+            raise checks.wrong_value(where, "status", status, _FAILURE_STATUS)
+        checks.text(where, "code", code, empty=False)
+        checks.text(where, "message", message)
+        checks.integer(where, "after_chunks", after_chunks, minimum=0)
+        checks.text(where, "content", content)
+        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size, first_byte_delay)
+        checks.integer(where, "times", times, minimum=1)
+        checks.seconds(where, "retry_after", retry_after)
+        checks.flag(where, "repeat", repeat)
+        faults.check_rate(where, rate, times, repeat)
+        if times is not None and repeat:
+            raise ValueError(
+                f"{where}: times={times} with repeat=True; a repeating failure answers every "
+                "attempt anyway. Pass one of them."
+            )
         answer = Failure(
             status,
             code,
             message,
             after_chunks,
             _CUT_OFF_TEXT if content is None else content,
-            Timing(
-                first_chunk_delay,
-                chunk_delay,
-                chunk_size,
-                faults.seconds_or_none("fail", "first_byte_delay", first_byte_delay),
-            ),
+            timing,
             times,
-            faults.seconds_or_none("fail", "retry_after", retry_after),
-            faults.rate("fail", rate, times=times, repeat=repeat),
+            retry_after,
+            rate,
         )
         return self._add(answer, repeat)
 
@@ -272,13 +313,14 @@ class Route:
         library's ``RemoteProtocolError``, as it would on a socket. ``times``, ``rate`` and
         ``repeat`` as for ``fail``.
         """
-        answer = Drop(
-            faults.count_or_none("drop", "after_chunks", after_chunks),
-            faults.text("drop", "content", content, faults.DROP_TEXT),
-            faults.count_or_none("drop", "times", times, least=1),
-            faults.rate("drop", rate, times=times, repeat=repeat),
-        )
-        return self._add(answer, repeat)
+        where = self._where("drop")
+        checks.integer(where, "after_chunks", after_chunks, minimum=0)
+        checks.text(where, "content", content)
+        checks.integer(where, "times", times, minimum=1)
+        checks.flag(where, "repeat", repeat)
+        faults.check_rate(where, rate, times, repeat)
+        text = faults.DROP_TEXT if content is None else content
+        return self._add(Drop(after_chunks, text, times, rate), repeat)
 
     def stall(
         self,
@@ -298,14 +340,22 @@ class Route:
         read timeout waits that timeout and raises the HTTP library's ``ReadTimeout``, as it
         would on a socket. ``times``, ``rate`` and ``repeat`` as for ``fail``.
         """
-        answer = Stall(
-            faults.seconds("stall", "seconds", seconds, zero=False),
-            faults.count("stall", "after_chunks", after_chunks),
-            faults.text("stall", "content", content, faults.STALL_TEXT),
-            faults.count_or_none("stall", "times", times, least=1),
-            faults.rate("stall", rate, times=times, repeat=repeat),
-        )
-        return self._add(answer, repeat)
+        where = self._where("stall")
+        checks.seconds(where, "seconds", seconds, optional=False)
+        if seconds == 0:
+            raise checks.wrong_value(where, "seconds", seconds, "a number of seconds above 0")
+        checks.integer(where, "after_chunks", after_chunks, minimum=0, optional=False)
+        checks.text(where, "content", content)
+        checks.integer(where, "times", times, minimum=1)
+        checks.flag(where, "repeat", repeat)
+        faults.check_rate(where, rate, times, repeat)
+        text = faults.STALL_TEXT if content is None else content
+        return self._add(Stall(seconds, after_chunks, text, times, rate), repeat)
+
+    def _where(self, method: str) -> str:
+        """How an error names the call: ``fake.reply()``, ``fake.route(model='x').fail()``."""
+        conditions = self._conditions()
+        return f"fake.{method}()" if not conditions else f"fake.{self}.{method}()"
 
     def clear(self) -> None:
         self._queue.clear()
@@ -328,9 +378,15 @@ class Route:
                     return f"the last message {_clipped(text)} does not match the pattern"
             elif self.last_message not in text:
                 return f"the last message {_clipped(text)} does not contain it"
-        if self.match is not None and not self.match(body):
+        if self.match is not None and not self._matched(body):
             return "match(body) returned a false value"
         return None
+
+    def _matched(self, body: Mapping[str, Any]) -> bool:
+        try:
+            return bool(self.match(body))  # type: ignore[misc]
+        except Exception as exc:  # the engine answers one error naming the route
+            raise RuntimeError(f"{self}: match(body) raised {type(exc).__name__}: {exc}") from exc
 
     def take(self, draw: Callable[[], float] = random.random) -> Answer | None:
         """The next answer: a ``rate=`` fault if one strikes (``draw()`` below its rate, in the
@@ -354,6 +410,8 @@ class Script:
     def __init__(self) -> None:
         self.routes: list[Route] = []
         self.default = Route()
+        # Answers every request before the routes when set (a replayed recording).
+        self.responder: Callable[[Mapping[str, Any]], Answer | None] | None = None
 
     def add(self, route: Route) -> Route:
         self.routes.append(route)
@@ -362,7 +420,12 @@ class Script:
     def next_answer(
         self, body: Mapping[str, Any], draw: Callable[[], float] = random.random
     ) -> Answer | None:
-        """The answer of the first matching route that gives one (``Route.take``)."""
+        """The responder's answer, else the answer of the first matching route that gives one
+        (``Route.take``)."""
+        if self.responder is not None:
+            answer = self.responder(body)
+            if answer is not None:
+                return answer
         for route in (*self.routes, self.default):
             if (route.pending or route.rated) and route.matches(body):
                 answer = route.take(draw)
@@ -381,14 +444,11 @@ class Script:
             why = route.mismatch(body)
             if why is None:
                 why = f"it matches, but has no answers left (it answered {route.served})"
-                if route.rated:
-                    why += f" and its {len(route.rated)} rate= fault(s) did not strike"
+                why += _spared(route)
             lines.append(f"{route}: {why}")
-        rated = self.default.rated
         lines.append(
             f"the catch-all queue (fake.reply/fake.fail) is empty (it answered "
-            f"{self.default.served})"
-            + (f" and its {len(rated)} rate= fault(s) did not strike" if rated else "")
+            f"{self.default.served}){_spared(self.default)}"
         )
         return lines
 
@@ -397,5 +457,55 @@ class Script:
         self.default.clear()
 
 
+def _spared(route: Route) -> str:
+    rated = len(route.rated)
+    return f" and its {rated} rate= fault(s) did not strike" if rated else ""
+
+
 def _clipped(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+_FAILURE_STATUS = "an HTTP error status, an int from 400 to 599"
+_USAGE_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "prompt_tokens_details",
+    "completion_tokens_details",
+)
+
+
+def _tool_calls(where: str, value: Any) -> tuple[ToolCall, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise checks.wrong_type(
+            where, "tool_calls", value, f"a list of tool calls, each {_TOOL_CALL}"
+        )
+    return tuple(ToolCall.of(call, where, i) for i, call in enumerate(value))
+
+
+def _check_usage(where: str, usage: Any) -> None:
+    """Usage fields to override: token counts, and the two details mappings."""
+    if usage is None:
+        return
+    checks.mapping(where, "usage", usage)
+    checks.keys(where, "usage", usage, _USAGE_KEYS)
+    for key, value in usage.items():
+        if not key.endswith("_details"):
+            checks.integer(where, f"usage[{key!r}]", value, minimum=0, optional=False)
+            continue
+        checks.mapping(where, f"usage[{key!r}]", value, optional=False)
+        for inner, count in value.items():
+            name = f"usage[{key!r}][{inner!r}]"
+            checks.text(where, f"a key of usage[{key!r}]", inner, optional=False, empty=False)
+            checks.integer(where, name, count, minimum=0, optional=False)
+
+
+def _timing(where: str, first: Any, every: Any, size: Any, first_byte: Any = None) -> Timing:
+    checks.seconds(where, "first_chunk_delay", first)
+    checks.seconds(where, "chunk_delay", every)
+    checks.integer(where, "chunk_size", size, minimum=1)  # characters per chunk
+    checks.seconds(where, "first_byte_delay", first_byte)
+    return Timing(first, every, size, first_byte)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..catalog import Catalog, catalog_or_active
+from ..checks import wrong_type
 from .conversation import Conversation, scan
 from .findings import RULES, Finding, Severity
 from .rules import (
@@ -31,9 +32,9 @@ __all__ = ["RULES", "Conversation", "Finding", "Severity", "inspect", "validate"
 def inspect(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> Conversation:
     """Validate ``request`` and return the findings with what the pass learned (tool rounds, size)."""
     if type(request) is not dict and not isinstance(request, Mapping):
-        raise TypeError(
-            f"a request is a mapping of create() arguments, got {type(request).__name__}"
-        )
+        raise _not_a_request("qwenobs.inspect()", request)
+    if catalog is not None and type(catalog) is not Catalog and not isinstance(catalog, Catalog):
+        raise wrong_type("qwenobs.inspect()", "catalog", catalog, "a qwenobs.Catalog or None")
     catalog = catalog_or_active(catalog)
     r = Request.of(request, catalog)
     fmt = r.params.get("response_format")
@@ -59,12 +60,37 @@ def inspect(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> Co
     return conv
 
 
-def validate(request: Mapping[str, Any], *, catalog: Catalog | None = None) -> list[Finding]:
+def validate(
+    request: Mapping[str, Any] | None = None,
+    /,
+    *,
+    catalog: Catalog | None = None,
+    **arguments: Any,
+) -> list[Finding]:
     """Every problem DashScope would reject (errors) or that costs you (warnings), in message order.
 
-    ``request`` holds the keyword arguments of ``client.chat.completions.create(...)``
-    (``extra_body`` nested) or a wire body (``enable_thinking`` at the top). Messages may be dicts
-    or the SDK's message objects. ``catalog``: the model table (default: the built-in one with
-    ``QWENOBS_CATALOG``'s corrections).
+    Pass what you would pass to ``client.chat.completions.create(...)``, as a mapping
+    (``validate(request)``) or as keyword arguments (``validate(model=..., messages=...)``), or
+    both (the keyword arguments win). ``extra_body`` may be nested as the SDK takes it, or merged
+    into a wire body (``enable_thinking`` at the top). Messages may be dicts or the SDK's message
+    objects. ``catalog``: the model table (default: the built-in one with ``QWENOBS_CATALOG``'s
+    corrections).
     """
+    if catalog is not None and not isinstance(catalog, Catalog):
+        raise wrong_type("qwenobs.validate()", "catalog", catalog, "a qwenobs.Catalog or None")
+    if request is None:
+        request = arguments
+    elif type(request) is not dict and not isinstance(request, Mapping):
+        raise _not_a_request("qwenobs.validate()", request)
+    elif arguments:
+        request = {**request, **arguments}
     return inspect(request, catalog=catalog).findings
+
+
+def _not_a_request(where: str, value: Any) -> TypeError:
+    error = wrong_type(
+        where, "request", value, "a mapping of create() arguments (or keyword arguments)"
+    )
+    if isinstance(value, list):
+        return TypeError(f"{error}; to check a message list, pass messages=[...]")
+    return error

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks import given
 from ..fields import field, message_text
 from .findings import Finding, finding
 
@@ -82,20 +84,29 @@ def scan(messages: Any, *, want_json_word: bool = False) -> Conversation:
             content = m.get("content")
             calls = m.get("tool_calls")
             call_id = m.get("tool_call_id") if role == "tool" else None
-        else:
-            role = field(m, "role")
-            content = field(m, "content")
-            calls = field(m, "tool_calls")
-            call_id = field(m, "tool_call_id") if role == "tool" else None
+        elif m is None or isinstance(m, str | bytes | int | float | list | tuple):
+            found.append(_not_a_message(i, m))
+            continue
+        else:  # a Mapping or the SDK's message object
+            role = field(m, "role") if not isinstance(m, Mapping) else m.get("role")
+            content = field(m, "content") if not isinstance(m, Mapping) else m.get("content")
+            calls = field(m, "tool_calls") if not isinstance(m, Mapping) else m.get("tool_calls")
+            call_id = None
+            if role == "tool":
+                call_id = (
+                    m.get("tool_call_id") if isinstance(m, Mapping) else field(m, "tool_call_id")
+                )
 
         if type(content) is str:
             text = content
         elif content is None:
             text = ""
+        elif isinstance(content, list | tuple):
+            text = message_text(list(content))
+            _note_media(conv.media, content, i)
         else:
-            text = message_text(content)
-            if type(content) is list:
-                _note_media(conv.media, content, i)
+            found.append(_bad_content(i, content))
+            text = ""
         # An ASCII str knows it is ASCII in O(1); otherwise 4 bytes a character bound UTF-8.
         bound += len(text) if text.isascii() else 4 * len(text)
         if not json_seen and _JSON_WORD.search(text):
@@ -186,6 +197,24 @@ def _note_media(media: dict[str, int], parts: list[Any], index: int) -> None:
         kind = _MEDIA_KINDS.get(field(part, "type"))
         if kind is not None and kind not in media:
             media[kind] = index
+
+
+def _not_a_message(index: int, value: Any) -> Finding:
+    return finding(
+        "invalid-message",
+        f"messages[{index}] is {given(value)}, not a message; each message is a mapping such "
+        'as {"role": "user", "content": "..."}.',
+        index,
+    )
+
+
+def _bad_content(index: int, content: Any) -> Finding:
+    return finding(
+        "invalid-message",
+        f"messages[{index}].content is {given(content)}; DashScope takes a string or a list of "
+        'content parts such as [{"type": "text", "text": "..."}].',
+        index,
+    )
 
 
 def _close_round(conv: Conversation, pending: dict[Any, bool], opened_at: int) -> None:

@@ -20,7 +20,10 @@ RULES: dict[str, tuple[Severity, str]] = {
     "parameter-range": ("error", "a sampling or length parameter outside the accepted range"),
     "unknown-tool-choice": ("error", "tool_choice names no tool in tools, or there are no tools"),
     "thinking-forced-tool": ("error", "a thinking request forces a tool; only auto/none work"),
-    "invalid-message": ("error", "an empty message list, an unknown role or missing content"),
+    "invalid-message": (
+        "error",
+        "an empty message list, a non-message entry, an unknown role, missing or malformed content",
+    ),
     "unsupported-modality": (
         "error",
         "image, video or audio content sent to a model that does not take it",

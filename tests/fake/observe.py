@@ -51,7 +51,7 @@ def summarize(*, result: Any, chunks: list[Any], error: openai.APIError | None) 
             content=message.content,
             reasoning=getattr(message, "reasoning_content", None),
             tool_calls=[
-                (call.function.name, json.loads(call.function.arguments))
+                (call.function.name, _arguments(call.function.arguments))
                 for call in message.tool_calls or ()
             ],
             finish_reason=result.choices[0].finish_reason,
@@ -100,7 +100,7 @@ def _reassemble(chunks: list[Any]) -> dict[str, Any]:
         "content": "".join(content),
         "reasoning": "".join(reasoning) or None,
         "order": order,
-        "tool_calls": [(c["name"], json.loads(c["args"])) for _, c in sorted(calls.items())],
+        "tool_calls": [(c["name"], _arguments(c["args"])) for _, c in sorted(calls.items())],
         "tool_call_ids": [c["id"] for _, c in sorted(calls.items())],
         "finish_reason": finish,
         "usage": usage,
@@ -108,6 +108,14 @@ def _reassemble(chunks: list[Any]) -> dict[str, Any]:
         "chunks": len(chunks),
         "ids": {chunk.id for chunk in chunks},
     }
+
+
+def _arguments(text: str) -> Any:
+    """Tool-call arguments parsed, or as sent when they are not JSON (a model can send that)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _mark(order: list[str], kind: str) -> None:

@@ -334,28 +334,95 @@ def test_faults_read_like_the_calls_that_made_them(fake) -> None:
 
 
 BAD = [
-    (lambda f: f.fail(500, rate=1.5), ValueError, r"fail\(rate=...\) .* from 0 to 1; got 1\.5"),
-    (lambda f: f.fail(500, rate="10%"), TypeError, r"fail\(rate=...\) .*got '10%' \(str\)"),
-    (lambda f: f.fail(500, rate=0.1, times=1), ValueError, r"times= does not apply"),
-    (lambda f: f.drop(rate=0.1, repeat=True), ValueError, r"repeat=True does not apply"),
-    (lambda f: f.fail(429, retry_after="soon"), TypeError, r"fail\(retry_after=...\) takes sec"),
-    (lambda f: f.fail(429, retry_after=-1), ValueError, r"retry_after.*0 or more; got -1"),
-    (lambda f: f.reply("x", first_byte_delay=-0.5), ValueError, r"reply\(first_byte_delay="),
-    (lambda f: f.drop(after_chunks=-1), ValueError, r"drop\(after_chunks=...\).*0 or more"),
-    (lambda f: f.drop(after_chunks=2.5), TypeError, r"whole number.*got 2\.5 \(float\)"),
-    (lambda f: f.drop(times=0), ValueError, r"drop\(times=...\).*1 or more; got 0"),
-    (lambda f: f.drop(content=3), TypeError, r"drop\(content=...\) takes a str; got 3"),
-    (lambda f: f.stall(0), ValueError, r"stall\(seconds=...\).*more than 0; got 0"),
-    (lambda f: f.stall(None), TypeError, r"stall\(seconds=...\).*got None"),
-    (lambda f: f.stall(float("inf")), ValueError, r"stall\(seconds=...\).*got inf"),
-    (lambda f: f.stall(1, after_chunks=True), TypeError, r"stall\(after_chunks=...\)"),
-    (lambda f: FakeDashScope(seed=-1), ValueError, r"FakeDashScope\(seed=...\).*got -1"),
-    (lambda f: FakeDashScope(seed="7"), TypeError, r"FakeDashScope\(seed=...\).*'7' \(str\)"),
+    (
+        lambda f: f.fail(500, rate=1.5),
+        ValueError,
+        "fake.fail(): rate must be a number from 0 to 1, got 1.5",
+    ),
+    (
+        lambda f: f.fail(500, rate="10%"),
+        TypeError,
+        "fake.fail(): rate must be a number from 0 to 1 (the share of attempts it strikes) or "
+        "None, got str '10%'",
+    ),
+    (
+        lambda f: f.fail(500, rate=0.1, times=1),
+        ValueError,
+        "fake.fail(): rate=0.1 with times=1; a rate= fault is drawn anew for every attempt and "
+        "stays in the script. Pass one of them.",
+    ),
+    (
+        lambda f: f.route(model="qwen-max").drop(rate=0.1, repeat=True),
+        ValueError,
+        "fake.route(model='qwen-max').drop(): rate=0.1 with repeat=True;",
+    ),
+    (
+        lambda f: f.fail(429, retry_after="soon"),
+        TypeError,
+        "fake.fail(): retry_after must be a number of seconds from 0 to 3600, or None, got str",
+    ),
+    (
+        lambda f: f.fail(429, retry_after=-1),
+        ValueError,
+        "fake.fail(): retry_after must be a number of seconds from 0 to 3600, got -1",
+    ),
+    (
+        lambda f: f.reply("x", first_byte_delay=-0.5),
+        ValueError,
+        "fake.reply(): first_byte_delay must be a number of seconds from 0 to 3600, got -0.5",
+    ),
+    (
+        lambda f: f.drop(after_chunks=-1),
+        ValueError,
+        "fake.drop(): after_chunks must be an int from 0 up, got -1",
+    ),
+    (
+        lambda f: f.drop(after_chunks=2.5),
+        TypeError,
+        "fake.drop(): after_chunks must be an int from 0 up or None, got float 2.5",
+    ),
+    (lambda f: f.drop(times=0), ValueError, "fake.drop(): times must be an int from 1 up, got 0"),
+    (
+        lambda f: f.drop(content=3),
+        TypeError,
+        "fake.drop(): content must be a str or None, got int 3",
+    ),
+    (
+        lambda f: f.stall(0),
+        ValueError,
+        "fake.stall(): seconds must be a number of seconds above 0, got 0",
+    ),
+    (
+        lambda f: f.stall(None),
+        TypeError,
+        "fake.stall(): seconds must be a number of seconds from 0 to 3600, got NoneType None",
+    ),
+    (
+        lambda f: f.stall(float("inf")),
+        ValueError,
+        "fake.stall(): seconds must be a number of seconds from 0 to 3600, got inf",
+    ),
+    (
+        lambda f: f.stall(1, after_chunks=True),
+        TypeError,
+        "fake.stall(): after_chunks must be an int from 0 up, got bool True",
+    ),
+    (
+        lambda f: FakeDashScope(seed=-1),
+        ValueError,
+        "FakeDashScope(): seed must be an int from 0 up, got -1",
+    ),
+    (
+        lambda f: FakeDashScope(seed="7"),
+        TypeError,
+        "FakeDashScope(): seed must be an int from 0 up or None, got str '7'",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("script", "error", "message"), BAD)
 def test_bad_fault_arguments_say_what_is_accepted(fake, script, error, message) -> None:
-    with pytest.raises(error, match=message):
+    with pytest.raises(error) as caught:
         script(fake)
+    assert message in str(caught.value)
     assert fake.script.pending == 0 and fake.script.default.rated == ()

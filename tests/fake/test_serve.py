@@ -232,8 +232,8 @@ def test_a_bad_script_file_stops_the_process_with_one_line(tmp_path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == (
-        f"qwenobs serve: {script}: answers[0]: fail: status takes an HTTP status such as 429, "
-        'not "429"\n'
+        f"qwenobs serve: {script}: answers[0]: fake.fail(): status must be an HTTP error status, "
+        "an int from 400 to 599, got str '429'\n"
     )
 
 

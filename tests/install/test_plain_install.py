@@ -50,6 +50,15 @@ def test_qwenobs_demo_names_its_extra_in_one_line(venv: Path) -> None:
     assert line.startswith("qwenobs demo: ") and line.endswith("pip install 'qwenobs[demo]'")
 
 
+def test_qwenobs_report_names_its_extra_in_one_line(venv: Path, tmp_path: Path) -> None:
+    spans = tmp_path / "spans.jsonl"
+    spans.write_text('{"resourceSpans":[]}\n')
+    done = run(venv, "qwenobs", "report", str(spans), "-o", str(tmp_path / "report.html"))
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line == "qwenobs report: qwenobs report needs duckdb: pip install 'qwenobs[report]'"
+
+
 def test_lint_and_catalog_work_on_the_plain_install(venv: Path) -> None:
     lint = run(venv, "qwenobs", "lint", "examples/requests/orphan_tool_result.json")
     assert lint.returncode == 1 and "orphan-tool-result" in lint.stdout, lint.stderr
@@ -81,6 +90,7 @@ def test_instrument_and_validate_need_nothing_more(venv: Path) -> None:
         ("qwenobs.count_tokens('hi')", "tokens"),
         ("FakeDashScope()", "fake"),
         ("qwenobs.cassettes.load_interactions('x.yaml')", "cassettes"),
+        ("qwenobs.instrument(spans_file='spans.jsonl')", "spans-file"),
     ],
 )
 def test_an_api_without_its_extra_raises_missing_extra_naming_it(venv: Path, code, extra) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import openai
@@ -186,6 +187,8 @@ def test_http_errors_reach_the_user_unchanged_and_mark_the_span(
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == error.__name__
     assert span.attributes["dashscope.request_id"] == caught.value.request_id
+    assert span.attributes["http.response.status_code"] == status
+    assert span.attributes["dashscope.error.code"] == caught.value.code  # e.g. limit_requests
     assert [e.name for e in span.events] == ["exception"]
     (duration,) = telemetry.points("gen_ai.client.operation.duration")
     assert duration.attributes["error.type"] == error.__name__
@@ -242,6 +245,11 @@ def test_content_capture_is_opt_in_and_reasoning_has_its_own_switch(fake, teleme
     )
     assert "Bring one." in a["gen_ai.output.messages"]
     assert "secret chain" not in a["gen_ai.output.messages"]
+    # The other parameters as the application sent them (extra_body merged, as on the wire):
+    # what a replay of this trace checks the application's requests against.
+    parameters = json.loads(a["dashscope.request.parameters"])
+    assert parameters["enable_thinking"] is True and parameters["max_tokens"] == 99
+    assert parameters["stream"] is True and "stream_options" not in parameters
 
     telemetry.exporter.clear()
     telemetry.instrument(capture_content=True, capture_reasoning=True)

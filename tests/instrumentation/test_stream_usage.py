@@ -239,18 +239,20 @@ async def test_which_hosts_ask_for_usage(telemetry, is_async, host, setting, una
     assert span.attributes.get("gen_ai.usage.input_tokens") == (11 if has_usage else None)
 
 
-def test_a_bad_stream_usage_is_refused_clearly(monkeypatch):
+def test_a_bad_stream_usage_is_refused_clearly(monkeypatch, caplog):
     import qwenobs
+    from qwenobs import config
 
     with pytest.raises(
-        ValueError, match=r"stream_usage must be True, False or 'all', got 'gateway'"
+        ValueError,
+        match=r"instrument\(\): stream_usage must be True, False or 'all'.*got 'gateway'",
     ):
         qwenobs.instrument(stream_usage="gateway")
+    # A bad environment value never stops the application: logged once, the default used.
+    config._bad_environment.cache_clear()
     monkeypatch.setenv("QWENOBS_STREAM_USAGE", "sometimes")
-    with pytest.raises(
-        ValueError, match="QWENOBS_STREAM_USAGE must be true, false or all, got 'sometimes'"
-    ):
-        qwenobs.instrument()
+    assert config.resolve_settings().stream_usage == "dashscope"
+    assert "ignoring QWENOBS_STREAM_USAGE='sometimes': expected true, false or all" in caplog.text
 
 
 def test_the_environment_opts_added_hosts_in(telemetry, monkeypatch):

@@ -242,3 +242,40 @@ def test_an_app_with_the_sdks_default_retries_sees_the_scripted_error(suite):
         """
     )
     suite.run().assert_outcomes(passed=2)
+
+
+def test_the_fake_failing_inside_fails_the_test_that_caused_it(suite):
+    # A broken route answers a 500 the app may retry past or swallow; the test still fails,
+    # naming the failure, on both fixtures.
+    suite.test(
+        """
+        import app, openai
+
+        def broken(body):
+            return body["no such key"]
+
+        def test_swallowed(qwen_fake):
+            qwen_fake.route(match=broken).reply("never")
+            try:
+                app.ask("hi")
+            except openai.InternalServerError:
+                pass  # the app's own error handling hides it
+
+        def test_raised(qwen_server):
+            qwen_server.route(match=broken).reply("never")
+            qwen_server.client(max_retries=0).chat.completions.create(
+                model="qwen-plus", messages=[{"role": "user", "content": "hi"}]
+            )
+
+        def test_healthy(qwen_fake):
+            qwen_fake.reply("fine")
+            assert app.ask("hi") == "fine"
+        """
+    )
+    result = suite.run()
+    result.assert_outcomes(passed=1, failed=2)
+    said = "the fake DashScope failed inside on 1 request(s), each answered a 500 fake_internal"
+    assert result.stdout.str().count(said) == 2
+    result.stdout.fnmatch_lines(
+        ["*RuntimeError: route(match=<function broken*KeyError*on POST /compatible-mode/v1/chat*"]
+    )

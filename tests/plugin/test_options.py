@@ -94,3 +94,92 @@ def test_works_beside_pytest_recording(suite):
     names = sorted(p.name for p in suite.cassettes())
     assert names == ["test_qwen_plugin.yaml", "test_recording_plugin.yaml"]
     suite.run("--record-mode=none").assert_outcomes(passed=2)
+
+
+def test_marker_mistakes_fail_the_test_naming_the_option(suite):
+    suite.pytester.makeconftest(
+        suite.pytester.path.joinpath("conftest.py").read_text()
+        + "\n@pytest.fixture\ndef qwen_fake_config():\n    return {'chunk_delay': 0, 'speed': 2}\n"
+    )
+    suite.test(
+        """
+        import pytest
+
+        @pytest.mark.qwen_fake(chunkdelay=0.1)
+        def test_fake_typo(qwen_fake):
+            pass
+
+        @pytest.mark.qwen_fake(allow_unused="yes")
+        def test_fake_flag(qwen_fake):
+            pass
+
+        @pytest.mark.qwen_fake(hosts="https://llm.internal/v1")
+        def test_fake_hosts(qwen_server):
+            pass
+
+        @pytest.mark.qwen_fake(chunk_size=0)
+        def test_fake_option_value(qwen_fake):
+            pass
+
+        @pytest.mark.qwen_spans("warn")
+        def test_spans_positional(qwen_spans):
+            pass
+
+        @pytest.mark.qwen_spans(tracer_provider=None)
+        def test_spans_provider(qwen_spans):
+            pass
+
+        @pytest.mark.qwen_spans(validate=True)
+        def test_spans_value(qwen_spans):
+            pass
+
+        @pytest.mark.qwen_cassette("a.yaml", "b.yaml")
+        def test_cassette_two_paths():
+            pass
+
+        @pytest.mark.qwen_cassette(path=3)
+        def test_cassette_path_type():
+            pass
+
+        @pytest.mark.qwen_cassette(scrub=[1])
+        def test_cassette_scrub():
+            pass
+
+        @pytest.mark.qwen_cassette(record="once")
+        def test_cassette_option():
+            pass
+        """
+    )
+    result = suite.run()
+    result.assert_outcomes(errors=11)
+    fake_options = "accepted: allow_unused, hosts, first_chunk_delay, chunk_delay, chunk_size"
+    result.stdout.fnmatch_lines_random(
+        [
+            f"E *TypeError: the qwen_fake_config fixture: unknown option(s) speed; {fake_options}*",
+            "E *TypeError: @pytest.mark.qwen_spans takes keyword options, got positional ('warn',)",
+            "E *TypeError: @pytest.mark.qwen_spans: unknown option(s) tracer_provider; accepted: "
+            "validate, capture_content, capture_reasoning, hosts, stream_usage, catalog, region*",
+            "E *TypeError: qwenobs.instrument(): validate must be one of raise, warn, off*",
+            "E *TypeError: @pytest.mark.qwen_cassette takes at most 1 positional argument(s): "
+            "path, got positional ('a.yaml', 'b.yaml')",
+            "E *TypeError: @pytest.mark.qwen_cassette: path must be a str or a path*got int 3",
+            "E *TypeError: @pytest.mark.qwen_cassette: scrub must be a name or a list of names*",
+            "E *TypeError: @pytest.mark.qwen_cassette: unknown option(s) record; accepted: path,"
+            " scrub",
+        ]
+    )
+    suite.pytester.makeconftest(
+        suite.pytester.path.joinpath("conftest.py").read_text().replace(", 'speed': 2", "")
+    )
+    result = suite.run("-k", "fake")
+    result.assert_outcomes(errors=4)
+    result.stdout.fnmatch_lines_random(
+        [
+            f"E *TypeError: @pytest.mark.qwen_fake: unknown option(s) chunkdelay; {fake_options}*",
+            "E *TypeError: @pytest.mark.qwen_fake (or the qwen_fake_config fixture): "
+            "allow_unused must be True or False, got str 'yes'",
+            "E *ValueError: @pytest.mark.qwen_fake (or the qwen_fake_config fixture): hosts must"
+            " be a list of host names*got 'https://llm.internal/v1'",
+            "E *ValueError: FakeDashScope(): chunk_size must be an int from 1 up, got 0",
+        ]
+    )

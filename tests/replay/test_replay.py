@@ -1,0 +1,267 @@
+"""From incident to regression test: a multi-round agent run captured as spans (content capture
+on, exported to a spans file), replayed against the unchanged agent (passes) and against one whose
+second tool result changed (fails with a readable diff); failures replay too."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import openai
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+import qwenobs
+from qwenobs.fake import FakeDashScope
+from qwenobs.fake.samples import WEATHER_TOOLS
+from qwenobs.replay import ReplayMismatch, ReplayUnavailable, load
+
+BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
+QUESTION = "Should I pack an umbrella for Hangzhou and Shanghai tomorrow?"
+
+
+def forecast(city: str) -> dict:
+    return {"city": city, "rain_mm": {"Hangzhou": 12, "Shanghai": 3}.get(city, 0)}
+
+
+def run_agent(weather: Callable[[str], dict] = forecast, *, stream_last: bool = False) -> str:
+    """The application: a tool loop, one call per round, as the production guide writes it."""
+    client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL, max_retries=0)
+    messages: list = [
+        {"role": "system", "content": "You are a packing assistant. Use the weather tool."},
+        {"role": "user", "content": QUESTION},
+    ]
+    for _ in range(6):
+        response = client.chat.completions.create(
+            model="qwen-plus", messages=messages, tools=WEATHER_TOOLS, max_tokens=256
+        )
+        message = response.choices[0].message
+        messages.append(message)
+        if not message.tool_calls:
+            return message.content or ""
+        for call in message.tool_calls:
+            result = weather(**json.loads(call.function.arguments))
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+            )
+    raise RuntimeError("the agent did not answer")
+
+
+def script_incident(fake: FakeDashScope) -> None:
+    fake.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Hangzhou"}}])
+    fake.reply(tool_calls=[{"name": "get_weather", "arguments": {"city": "Shanghai"}}])
+    fake.reply("Pack an umbrella for Hangzhou; Shanghai stays mostly dry.")
+
+
+def capture(path: Path, app: Callable[[], object], script: Callable[[FakeDashScope], None]) -> None:
+    """Run ``app`` against a scripted fake with content capture on, spans to ``path``."""
+    provider = TracerProvider()
+    qwenobs.uninstrument()
+    qwenobs.instrument(
+        tracer_provider=provider,
+        capture_content=True,
+        capture_reasoning=True,
+        spans_file=path,
+    )
+    fake = FakeDashScope()
+    script(fake)
+    try:
+        with fake.intercept():
+            app()
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+
+
+@pytest.fixture
+def incident(tmp_path: Path) -> Path:
+    path = tmp_path / "incident.jsonl"
+    capture(path, run_agent, script_incident)
+    return path
+
+
+def test_the_unchanged_agent_replays_and_passes(incident):
+    fake = FakeDashScope.from_trace(incident)
+    with fake.intercept():
+        answer = run_agent()
+    assert answer == "Pack an umbrella for Hangzhou; Shanghai stays mostly dry."
+    fake.replay.check()
+    assert fake.replay.played == [0, 1, 2] and [c.status for c in fake.calls] == [200] * 3
+
+
+def test_a_changed_tool_result_fails_at_the_call_that_carries_it_with_a_diff(incident):
+    def wetter(city: str) -> dict:
+        return {"city": city, "rain_mm": 30 if city == "Shanghai" else 12}
+
+    fake = FakeDashScope.from_trace(incident)
+    with fake.intercept(), pytest.raises(openai.BadRequestError):
+        run_agent(wetter)
+    with pytest.raises(ReplayMismatch) as caught:
+        fake.replay.check()
+    text = str(caught.value)
+    assert "call #3 differs from recorded call 3" in text
+    # The place, what was recorded and what the application sent now, in a line a person reads.
+    line = next(line for line in text.splitlines() if "messages[" in line)
+    assert ".parts[0].response (tool message with tool_call_response)" in line
+    assert '"rain_mm": 3' in line and '"rain_mm": 30' in line
+
+
+def test_options_loosen_the_comparison(incident):
+    def reformatted(city: str) -> dict:  # the same data, keys in another order
+        return {"rain_mm": {"Hangzhou": 12, "Shanghai": 3}[city], "city": city}
+
+    strict = FakeDashScope.from_trace(incident)
+    with strict.intercept(), pytest.raises(openai.BadRequestError):
+        run_agent(reformatted)
+    loose = FakeDashScope.from_trace(incident, json_as_data=True)
+    with loose.intercept():
+        run_agent(reformatted)
+    loose.replay.check()
+    ignoring = FakeDashScope.from_trace(incident, ignore=["messages[*].parts[*].response"])
+    with ignoring.intercept():
+        run_agent(lambda city: {"anything": city})
+    ignoring.replay.check()
+
+
+def test_concurrent_calls_are_matched_by_their_conversation_not_their_order(tmp_path):
+    path = tmp_path / "two.jsonl"
+
+    def two_questions() -> None:  # one request of a service, two calls under its span
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL)
+        with qwenobs.agent("two-cities"):
+            for city in ("Ningbo", "Suzhou"):
+                client.chat.completions.create(
+                    model="qwen-plus",
+                    messages=[{"role": "user", "content": f"Weather in {city}?"}],
+                    max_tokens=64,
+                )
+
+    def script(fake: FakeDashScope) -> None:
+        fake.route(last_message="Ningbo").reply("Ningbo: sunny.")
+        fake.route(last_message="Suzhou").reply("Suzhou: drizzle.")
+
+    capture(path, two_questions, script)
+    fake = FakeDashScope.from_trace(path)
+    client = fake.client()
+    for city, expected in (("Suzhou", "Suzhou: drizzle."), ("Ningbo", "Ningbo: sunny.")):
+        answer = client.chat.completions.create(
+            model="qwen-plus",
+            messages=[{"role": "user", "content": f"Weather in {city}?"}],
+            max_tokens=64,
+        )
+        assert answer.choices[0].message.content == expected
+    fake.replay.check()
+
+
+def test_a_429_and_a_moderation_cut_mid_stream_replay_as_they_happened(tmp_path):
+    path = tmp_path / "storm.jsonl"
+
+    def app() -> list[str]:
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL, max_retries=0)
+        seen = []
+        ask = {
+            "model": "qwen-plus",
+            "messages": [{"role": "user", "content": "Tell a story."}],
+            "max_tokens": 200,
+        }
+        try:
+            client.chat.completions.create(**ask)
+        except openai.RateLimitError as error:
+            seen.append(f"429 {error.code}")
+        text = []
+        try:
+            for chunk in client.chat.completions.create(**ask, stream=True):
+                if chunk.choices:
+                    text.append(chunk.choices[0].delta.content or "")
+        except openai.APIError as error:
+            seen.append(f"cut after {''.join(text)!r}: {error.code}")
+        return seen
+
+    def script(fake: FakeDashScope) -> None:
+        fake.fail(429)
+        fake.fail(400, code="data_inspection_failed", after_chunks=3, content="Once upon a time, a")
+
+    capture(path, app, script)
+    fake = FakeDashScope.from_trace(path)
+    with fake.intercept():
+        replayed = app()
+    fresh = FakeDashScope()
+    script(fresh)
+    with fresh.intercept():
+        original = app()
+    assert replayed == original
+    assert replayed[0] == "429 limit_requests" and replayed[1].endswith("data_inspection_failed")
+    fake.replay.check()
+
+
+def test_a_trace_without_content_capture_says_how_to_record_one(tmp_path):
+    path = tmp_path / "plain.jsonl"
+    provider = TracerProvider()
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=provider, spans_file=path)
+    fake = FakeDashScope()
+    fake.reply("ok")
+    try:
+        fake.client().chat.completions.create(
+            model="qwen-plus", messages=[{"role": "user", "content": "hi"}], max_tokens=8
+        )
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+    with pytest.raises(
+        ReplayUnavailable, match="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+    ):
+        load(path)
+
+
+def test_a_value_cut_by_the_backend_is_reported_not_replayed(incident, tmp_path):
+    cut = tmp_path / "cut.jsonl"
+    lines = incident.read_text().splitlines()
+    data = json.loads(lines[0])
+    for span in data["resourceSpans"][0]["scopeSpans"][0]["spans"]:
+        for attribute in span["attributes"]:
+            if attribute["key"] == "gen_ai.input.messages":
+                attribute["value"]["stringValue"] = attribute["value"]["stringValue"][:40]
+    cut.write_text("\n".join([json.dumps(data), *lines[1:]]) + "\n")
+    with pytest.raises(ReplayUnavailable, match=r"is not valid JSON .* cut it"):
+        load(cut)
+
+
+def test_capture_writes_a_redacted_replay_file_and_a_test_module(incident, tmp_path, capsys):
+    from qwenobs.cli import main
+
+    out = tmp_path / "incidents"
+    assert (
+        main(
+            [
+                "capture",
+                str(incident),
+                "-o",
+                str(out),
+                "--name",
+                "umbrella",
+                "--redact",
+                r"Hangzhou",
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "redacted" in printed and "--redact Hangzhou" in printed
+    data = (out / "umbrella.replay.json").read_text()
+    assert "Hangzhou" not in data and "<scrubbed>" in data
+    module = (out / "test_umbrella.py").read_text()
+    assert '@pytest.mark.qwen_replay("umbrella.replay.json")' in module
+    assert "EDIT ME" in module and QUESTION.replace("Hangzhou", "<scrubbed>") in module
+    # The replay file replays: the agent now asks about "<scrubbed>", as the file says it did.
+    assert load(out / "umbrella.replay.json").calls[0].messages[0]["parts"][0]["content"] == (
+        QUESTION.replace("Hangzhou", "<scrubbed>")
+    )
+
+
+def test_capture_of_a_source_that_cannot_replay_is_one_line(tmp_path, capsys):
+    from qwenobs.cli import main
+
+    assert main(["capture", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().startswith("qwenobs capture: ")
