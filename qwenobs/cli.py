@@ -139,7 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--redact", action="append", default=[], metavar="REGEX", help="more text to redact"
     )
     capture.set_defaults(run=_capture)
+    serve = commands.add_parser(
+        "serve",
+        help="the fake DashScope as a local HTTP server, for apps in other processes",
+        description="Serve the fake DashScope until SIGINT or SIGTERM. The first line of standard "
+        "output is its base URL; standard error logs every call. Without --script every call "
+        "gets an echo of its last message. Exit 2 on a bad script file.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (another than loopback warns)"
+    )
+    serve.add_argument("--port", type=int, default=0, help="default 0: any free port")
+    serve.add_argument(
+        "--script", type=Path, metavar="FILE", help="answers, routes and faults (JSON or YAML)"
+    )
+    serve.add_argument("--seed", type=int, help="for rate= faults, so a run repeats")
+    serve.set_defaults(run=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import main as serve
+
+    return serve(args.host, args.port, args.script, args.seed)
 
 
 def _capture(args: argparse.Namespace) -> int:

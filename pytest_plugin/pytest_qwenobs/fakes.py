@@ -124,7 +124,7 @@ def _played_call(request: Request, response: Response) -> Call:
 class QwenServer:
     """``qwen_server``: the session's loopback fake DashScope, scripted for this test.
 
-    Script it like ``qwen_fake`` (``reply``, ``fail``, ``route``), read ``calls``, and connect
+    Script it like ``qwen_fake`` (``reply``, ``fail``, ``drop``, ``stall``, ``route``), read ``calls``, and connect
     any HTTP client to ``base_url`` (or take ``client()``/``async_client()``). ``play(path)``
     queues the responses of a cassette to be served in order, paced like the fake's streams.
     """
@@ -135,6 +135,8 @@ class QwenServer:
         self.fake = fake
         self.reply = fake.reply
         self.fail = fake.fail
+        self.drop = fake.drop
+        self.stall = fake.stall
         self.route = fake.route
         self.played_paths: list[Path] = []  # the cassettes play() served, for the cassette lint
 

@@ -5,7 +5,8 @@ paths). ``FakeApp.serve`` runs until an event is set, on whatever loop calls it:
 ``server.FakeServer`` runs it on a background thread for ``fake.serve()`` and ``qwen_server``;
 ``server.run`` runs it in the foreground of a process. Streams go out one SSE event per write,
 each after its delay. A client that goes away ends only its own request; stopping cancels every
-request in flight, so it takes milliseconds.
+request in flight, so it takes milliseconds. Faults happen on the socket: a slow first byte waits
+before the status line, a stall is a long wait before one event, a drop closes the connection.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiohttp import web
 from . import error_bodies
 from .answer_queue import AnswerQueue
 from .engine import Part, Request, Response, error_response
+from .faults import Cut
 
 log = logging.getLogger(__name__)
 
@@ -115,25 +117,36 @@ async def _read_body(http: web.BaseRequest, limit: int) -> bytes | None:
 
 
 async def _send(http: web.BaseRequest, response: Response) -> web.StreamResponse:
-    """Status and headers at once, then each part after its delay, one write per part."""
+    """Status and headers at once (after the first-byte delay), then each part after its delay,
+    one write per part; a cut connection closes instead of ending the response."""
     out = web.StreamResponse(status=response.status, headers=response.headers)
     if not response.streaming:
         out.content_length = len(response.content)
     if response.status == 413:
         out.force_close()  # the rest of a refused body is not worth keeping the connection for
+    if response.first_byte_delay > 0:
+        await asyncio.sleep(response.first_byte_delay)
+    if response.cut is Cut.BEFORE_RESPONSE:
+        _hang_up(http)  # aiohttp's own attempt to send `out` then meets a closed connection
+        return out
     try:
         await out.prepare(http)
-        await _write_paced(out, () if http.method == "HEAD" else response.parts)
+        parts = () if http.method == "HEAD" else response.parts
+        await _write_paced(out, parts, end=response.cut is None)
+        if response.cut is Cut.IN_BODY:
+            _hang_up(http)
     except ConnectionError:  # the client went away: only this request ends
         log.debug("client left during %s %s", http.method, http.raw_path)
     return out
 
 
-async def _write_paced(out: web.StreamResponse, parts: tuple[Part, ...]) -> None:
+async def _write_paced(
+    out: web.StreamResponse, parts: tuple[Part, ...], *, end: bool = True
+) -> None:
     """Each part at least its delay after the previous one, like the in-process front ends (a
     client never sees a shorter gap than scripted); the last part goes out with the end of the
-    body, in the same write."""
-    last = len(parts) - 1
+    body, in the same write, unless the body is not to ``end``."""
+    last = len(parts) - 1 if end else len(parts)
     for number, (delay, data) in enumerate(parts):
         if delay > 0:
             await asyncio.sleep(delay)
@@ -141,8 +154,14 @@ async def _write_paced(out: web.StreamResponse, parts: tuple[Part, ...]) -> None
             await out.write(data)
         else:
             await out.write_eof(data)
-    if not parts:
+    if not parts and end:
         await out.write_eof()
+
+
+def _hang_up(http: web.BaseRequest) -> None:
+    """Close the connection: what was written still goes out, then the client reads its end."""
+    if http.transport is not None:
+        http.transport.close()
 
 
 def _plain_error(spec: error_bodies.ErrorSpec) -> Response:

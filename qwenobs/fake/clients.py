@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..openai_sdk import http as sdk_http
 from .engine import Request, Response
-from .pacing import PacedBody
+from .pacing import adeliver, deliver
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -53,15 +53,12 @@ class EngineTransport:
     def handle_request(self, request: Any) -> Any:
         body = request.read()
         response = self._handle(as_request(request.method, request.url, request.headers, body))
-        return to_http(
-            self._http, response.status, response.headers, iter(PacedBody(response.parts))
-        )
+        return deliver(self._http, response, request)
 
     async def handle_async_request(self, request: Any) -> Any:
         body = await request.aread()
         response = self._handle(as_request(request.method, request.url, request.headers, body))
-        paced = PacedBody(response.parts).__aiter__()
-        return to_http(self._http, response.status, response.headers, paced)
+        return await adeliver(self._http, response, request)
 
     def close(self) -> None:
         pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -27,11 +28,12 @@ from ..semconv import is_chat_path
 from ..tokens import available as tokens_available
 from ..tokens import vocabulary
 from ..validation import validate
-from . import error_bodies, render, sse
+from . import error_bodies, faults, render, sse
 from .cache import PrefixCache, prompt_ids
 from .error_bodies import ErrorSpec
+from .faults import Cut, Drop, Stall
 from .retries import RETRY_AFTER_MS, Retries, attempt_of, request_key, retryable
-from .script import Answer, Failure, Reply, Route, Script, Timing, ToolCall, describe
+from .script import Answer, Failure, Fault, Reply, Route, Script, Timing, ToolCall, describe
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +57,16 @@ class Request:
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """Status and headers go out at once; each body part after its delay."""
+    """Status and headers go out at once (after ``first_byte_delay``); each body part after its
+    delay. ``cut`` marks a dropped connection for the front ends to carry out (see ``faults``)."""
 
     status: int
     headers: tuple[tuple[str, str], ...]
     parts: tuple[Part, ...]
     streaming: bool  # an SSE body, sent chunk by chunk
     usage: Mapping[str, Any] | None = None  # what the answer consumed, reported or not
+    first_byte_delay: float = 0.0  # seconds before the status line
+    cut: Cut | None = None  # the connection closes instead of ending the response
 
     @property
     def content(self) -> bytes:
@@ -162,6 +167,7 @@ class Engine:
         catalog: Catalog | None = None,
         max_body: int = MAX_BODY,
         clock: Callable[[], float] = time.time,
+        seed: int | None = None,
     ) -> None:
         if not tokens_available():  # usage is counted with Qwen's vocabularies on every call
             raise MissingExtra(
@@ -177,6 +183,7 @@ class Engine:
             raise checks.wrong_type(where, "catalog", catalog, "a qwenobs.Catalog or None")
         checks.integer(where, "max_body", max_body, minimum=1, optional=False)
         checks.function(where, "clock", clock, optional=False)
+        checks.integer(where, "seed", seed, minimum=0)
         self.timing = Timing(first_chunk_delay, chunk_delay, chunk_size)
         self.api_key = api_key  # None: any non-empty key is accepted
         self.validate = validate  # server-side rules; off only to test the fake itself
@@ -190,10 +197,15 @@ class Engine:
         # The fake's own failures ("TypeError: ... on POST /path"): each answered a 500, and the
         # pytest plugin fails the test that caused them.
         self.internal_errors: list[str] = []
+        # Draws for rate= faults; without a seed, one is chosen, so a run can still be repeated.
+        self.seed = random.randrange(2**32) if seed is None else seed
+        self._chance = random.Random(self.seed)
         self._lock = threading.Lock()
 
     reply = _delegate(Route.reply)
     fail = _delegate(Route.fail)
+    drop = _delegate(Route.drop)
+    stall = _delegate(Route.stall)
 
     def route(
         self,
@@ -214,6 +226,7 @@ class Engine:
             self.calls.clear()
             self.cache.clear()
             self.retries.clear()
+            self._chance.seed(self.seed)
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
@@ -265,9 +278,7 @@ class Engine:
         if answer is None:
             return body, _dry(message, rid), None
         meta = render.Meta(rid, int(self._clock()), str(body["model"]))
-        if isinstance(answer, Failure):
-            return body, self._failure(answer, body, meta), answer
-        return body, self._reply(answer, body, meta), answer
+        return body, self._respond(answer, body, meta), answer
 
     def _next_answer(self, request: Request, body: Mapping[str, Any]) -> Answer | None:
         """A retry's own failure, else the script's next answer (under the lock)."""
@@ -277,8 +288,8 @@ class Engine:
             failure = self.retries.replay(key, attempt)
             if failure is not None:
                 return failure
-        answer = self.script.next_answer(body)
-        if isinstance(answer, Failure) and attempt is not None:
+        answer = self.script.next_answer(body, self._chance.random)
+        if isinstance(answer, Fault) and answer.rate is None and attempt is not None:
             key = request_key(request.method, request.path, request.body)
             self.retries.failed(key, answer, attempt)
         return answer
@@ -298,6 +309,19 @@ class Engine:
             base.chunk_delay if timing.chunk_delay is None else timing.chunk_delay,
             base.chunk_size if timing.chunk_size is None else timing.chunk_size,
         )
+
+    def _respond(self, answer: Answer, body: Mapping[str, Any], meta: render.Meta) -> Response:
+        """The scripted answer as a response, its faults marked for the front ends."""
+        if isinstance(answer, Drop):
+            return faults.cut(self._reply(Reply(answer.content), body, meta), answer.after_chunks)
+        if isinstance(answer, Stall):
+            reply = self._reply(Reply(answer.content), body, meta)
+            return faults.stall(reply, answer.seconds, answer.after_chunks)
+        if isinstance(answer, Failure):
+            response = faults.retry_after(self._failure(answer, body, meta), answer.retry_after)
+        else:
+            response = self._reply(answer, body, meta)
+        return faults.first_byte(response, answer.timing.first_byte_delay)
 
     def _reply(self, reply: Reply, body: Mapping[str, Any], meta: render.Meta) -> Response:
         outcome = self._outcome(reply, body, meta.model)

@@ -25,7 +25,7 @@ from respx.patterns import Match, Pattern
 from ..semconv import is_dashscope
 from .clients import as_request, to_http
 from .engine import Request, Response
-from .pacing import PacedBody
+from .pacing import PacedBody, adeliver, deliver
 
 _DASHSCOPE_ROUTE = "qwenobs-dashscope"
 _PASS_THROUGH_ROUTE = "qwenobs-pass-through"
@@ -63,8 +63,9 @@ class FakeRouter(Router):
         response = self._handle(
             as_request(request.method, request.url, request.headers, request.content)
         )
+        # The bridge delivers the engine's response itself, with the client's own HTTP library.
         return httpx.Response(
-            response.status, headers=list(response.headers), stream=PacedBody(response.parts)
+            response.status, headers=list(response.headers), stream=PacedBody(response, httpx)
         )
 
 
@@ -92,6 +93,8 @@ class _Bridge:
             answered = self._mocker.handler(routed)
         except PassThrough:
             return self._real.handle_request(request)
+        if isinstance(answered.stream, PacedBody):  # the fake's own answer
+            return deliver(self._http, answered.stream.response, request)
         return to_http(
             self._http, answered.status_code, answered.headers.raw, iter(answered.stream)
         )
@@ -102,6 +105,8 @@ class _Bridge:
             answered = await self._mocker.async_handler(routed)
         except PassThrough:
             return await self._real.handle_async_request(request)
+        if isinstance(answered.stream, PacedBody):
+            return await adeliver(self._http, answered.stream.response, request)
         body = answered.stream.__aiter__()
         return to_http(self._http, answered.status_code, answered.headers.raw, body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -11,6 +12,8 @@ from typing import Any
 
 from .. import checks
 from ..fields import message_text
+from . import faults
+from .faults import Drop, Stall
 
 # A partial answer for failures that strike mid-stream when the script gives no text of its own.
 _CUT_OFF_TEXT = (
@@ -64,6 +67,7 @@ class Timing:
     first_chunk_delay: float | None = None
     chunk_delay: float | None = None
     chunk_size: int | None = None
+    first_byte_delay: float | None = None  # before the status line
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +93,12 @@ class Failure:
     content: str = _CUT_OFF_TEXT  # what streams before a mid-stream failure
     timing: Timing = field(default_factory=Timing)
     times: int | None = None  # attempts of one call it answers (SDK retries); None: all
+    retry_after: float | None = None  # seconds, sent as Retry-After instead of retry-after-ms: 1
+    rate: float | None = None  # drawn for each attempt instead of queued
 
 
-Answer = Reply | Failure
+Answer = Reply | Failure | Drop | Stall
+Fault = Failure | Drop | Stall  # answers that answer the client's retries of their call too
 
 
 def describe(answer: Answer) -> str:
@@ -101,7 +108,11 @@ def describe(answer: Answer) -> str:
         text += f", code={answer.code!r}" if answer.code else ""
         text += f", after_chunks={answer.after_chunks}" if answer.after_chunks is not None else ""
         text += f", times={answer.times}" if answer.times is not None else ""
+        text += f", retry_after={answer.retry_after:g}" if answer.retry_after is not None else ""
+        text += f", rate={answer.rate:g}" if answer.rate is not None else ""
         return text + ")"
+    if isinstance(answer, Drop | Stall):
+        return answer.describe()
     parts = []
     if answer.content is not None:
         content = answer.content if len(answer.content) <= 60 else answer.content[:57] + "..."
@@ -146,6 +157,7 @@ class Route:
         self.match = match
         self.served = 0  # requests this route answered
         self._queue: deque[_Entry] = deque()
+        self._rated: list[tuple[float, Fault]] = []  # faults with rate=, drawn for every attempt
 
     def __str__(self) -> str:
         """How the script shows this route: ``route(model='qwen-max')``."""
@@ -171,6 +183,18 @@ class Route:
         """The queued answers, in order, each with whether it repeats."""
         return tuple((entry.answer, entry.repeat) for entry in self._queue)
 
+    @property
+    def rated(self) -> tuple[Fault, ...]:
+        """The faults given a ``rate=``, in the order they are drawn for each attempt."""
+        return tuple(fault for _, fault in self._rated)
+
+    def _add(self, answer: Answer, repeat: bool) -> Route:
+        if isinstance(answer, Fault) and answer.rate is not None:
+            self._rated.append((answer.rate, answer))
+        else:
+            self._queue.append(_Entry(answer, repeat))
+        return self
+
     def reply(
         self,
         content: str | None = None,
@@ -182,12 +206,15 @@ class Route:
         first_chunk_delay: float | None = None,
         chunk_delay: float | None = None,
         chunk_size: int | None = None,
+        first_byte_delay: float | None = None,
         repeat: bool = False,
     ) -> Route:
         """Queue a successful answer. Several ``tool_calls`` are parallel tool calls.
 
         With ``repeat=True`` the answer stays at the head of the queue and answers every later
-        matching request: a default responder. A wrong argument raises here, naming it.
+        matching request: a default responder. ``first_byte_delay`` holds back even the status
+        line that long (a slow first byte; ``first_chunk_delay`` comes after the headers). A
+        wrong argument raises here, naming it.
         """
         where = self._where("reply")
         checks.text(where, "content", content)
@@ -195,13 +222,12 @@ class Route:
         checks.text(where, "finish_reason", finish_reason, empty=False)
         calls = _tool_calls(where, tool_calls)
         _check_usage(where, usage)
-        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size)
+        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size, first_byte_delay)
         checks.flag(where, "repeat", repeat)
         if usage is not None:  # a copy: the caller's dict may change after scripting
             usage = {k: dict(v) if isinstance(v, Mapping) else v for k, v in usage.items()}
         answer = Reply(content, reasoning, calls, finish_reason, usage, timing)
-        self._queue.append(_Entry(answer, repeat))
-        return self
+        return self._add(answer, repeat)
 
     def fail(
         self,
@@ -215,6 +241,9 @@ class Route:
         chunk_delay: float | None = None,
         chunk_size: int | None = None,
         times: int | None = None,
+        first_byte_delay: float | None = None,
+        retry_after: float | None = None,
+        rate: float | None = None,
         repeat: bool = False,
     ) -> Route:
         """Queue an error with DashScope's body for ``status`` (and ``code``).
@@ -228,6 +257,12 @@ class Route:
         With ``after_chunks=N`` a streaming request first gets N chunks of ``content`` and then a
         ``data: {"error": ...}`` event, the way output moderation stops a stream; a non-streaming
         request gets the plain HTTP error.
+
+        ``retry_after=S`` sends ``Retry-After: S`` instead (the SDK waits S seconds, up to a
+        minute, before it retries). ``rate=P`` keeps the failure in the script and strikes each
+        attempt of a matching request with probability P, drawn from the fake's seeded generator;
+        an attempt it spares takes the next scripted answer. ``first_byte_delay`` as for
+        ``reply``.
         """
         where = self._where("fail")
         if not isinstance(status, int) or isinstance(status, bool):
@@ -238,9 +273,11 @@ class Route:
         checks.text(where, "message", message)
         checks.integer(where, "after_chunks", after_chunks, minimum=0)
         checks.text(where, "content", content)
-        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size)
+        timing = _timing(where, first_chunk_delay, chunk_delay, chunk_size, first_byte_delay)
         checks.integer(where, "times", times, minimum=1)
+        checks.seconds(where, "retry_after", retry_after)
         checks.flag(where, "repeat", repeat)
+        faults.check_rate(where, rate, times, repeat)
         if times is not None and repeat:
             raise ValueError(
                 f"{where}: times={times} with repeat=True; a repeating failure answers every "
@@ -254,9 +291,66 @@ class Route:
             _CUT_OFF_TEXT if content is None else content,
             timing,
             times,
+            retry_after,
+            rate,
         )
-        self._queue.append(_Entry(answer, repeat))
-        return self
+        return self._add(answer, repeat)
+
+    def drop(
+        self,
+        after_chunks: int | None = None,
+        *,
+        content: str | None = None,
+        times: int | None = None,
+        rate: float | None = None,
+        repeat: bool = False,
+    ) -> Route:
+        """Queue a dropped connection: a streaming request gets ``after_chunks`` events of
+        ``content`` and then the connection closes, without ``[DONE]``; with ``after_chunks``
+        None, or for a request that does not stream, it closes before any response.
+
+        On the server front ends the socket closes; in-process, the transport raises the HTTP
+        library's ``RemoteProtocolError``, as it would on a socket. ``times``, ``rate`` and
+        ``repeat`` as for ``fail``.
+        """
+        where = self._where("drop")
+        checks.integer(where, "after_chunks", after_chunks, minimum=0)
+        checks.text(where, "content", content)
+        checks.integer(where, "times", times, minimum=1)
+        checks.flag(where, "repeat", repeat)
+        faults.check_rate(where, rate, times, repeat)
+        text = faults.DROP_TEXT if content is None else content
+        return self._add(Drop(after_chunks, text, times, rate), repeat)
+
+    def stall(
+        self,
+        seconds: float,
+        *,
+        after_chunks: int = 0,
+        content: str | None = None,
+        times: int | None = None,
+        rate: float | None = None,
+        repeat: bool = False,
+    ) -> Route:
+        """Queue an answer that sends nothing for ``seconds`` after ``after_chunks`` events of a
+        stream (after the headers of a JSON answer), then the rest of ``content``: a client whose
+        read timeout is shorter times out.
+
+        On the server front ends the socket stays silent; in-process, a stall past the client's
+        read timeout waits that timeout and raises the HTTP library's ``ReadTimeout``, as it
+        would on a socket. ``times``, ``rate`` and ``repeat`` as for ``fail``.
+        """
+        where = self._where("stall")
+        checks.seconds(where, "seconds", seconds, optional=False)
+        if seconds == 0:
+            raise checks.wrong_value(where, "seconds", seconds, "a number of seconds above 0")
+        checks.integer(where, "after_chunks", after_chunks, minimum=0, optional=False)
+        checks.text(where, "content", content)
+        checks.integer(where, "times", times, minimum=1)
+        checks.flag(where, "repeat", repeat)
+        faults.check_rate(where, rate, times, repeat)
+        text = faults.STALL_TEXT if content is None else content
+        return self._add(Stall(seconds, after_chunks, text, times, rate), repeat)
 
     def _where(self, method: str) -> str:
         """How an error names the call: ``fake.reply()``, ``fake.route(model='x').fail()``."""
@@ -265,6 +359,7 @@ class Route:
 
     def clear(self) -> None:
         self._queue.clear()
+        self._rated.clear()
         self.served = 0
 
     def matches(self, body: Mapping[str, Any]) -> bool:
@@ -293,7 +388,13 @@ class Route:
         except Exception as exc:  # the engine answers one error naming the route
             raise RuntimeError(f"{self}: match(body) raised {type(exc).__name__}: {exc}") from exc
 
-    def take(self) -> Answer | None:
+    def take(self, draw: Callable[[], float] = random.random) -> Answer | None:
+        """The next answer: a ``rate=`` fault if one strikes (``draw()`` below its rate, in the
+        order they were added), else the head of the queue; None when neither answers."""
+        for rate, fault in self._rated:
+            if draw() < rate:
+                self.served += 1
+                return fault
         if not self._queue:
             return None
         entry = self._queue[0]
@@ -316,15 +417,20 @@ class Script:
         self.routes.append(route)
         return route
 
-    def next_answer(self, body: Mapping[str, Any]) -> Answer | None:
-        """The responder's answer, else the first queued answer of the first matching route."""
+    def next_answer(
+        self, body: Mapping[str, Any], draw: Callable[[], float] = random.random
+    ) -> Answer | None:
+        """The responder's answer, else the answer of the first matching route that gives one
+        (``Route.take``)."""
         if self.responder is not None:
             answer = self.responder(body)
             if answer is not None:
                 return answer
         for route in (*self.routes, self.default):
-            if route.pending and route.matches(body):
-                return route.take()
+            if (route.pending or route.rated) and route.matches(body):
+                answer = route.take(draw)
+                if answer is not None:
+                    return answer
         return None
 
     @property
@@ -338,16 +444,22 @@ class Script:
             why = route.mismatch(body)
             if why is None:
                 why = f"it matches, but has no answers left (it answered {route.served})"
+                why += _spared(route)
             lines.append(f"{route}: {why}")
         lines.append(
             f"the catch-all queue (fake.reply/fake.fail) is empty (it answered "
-            f"{self.default.served})"
+            f"{self.default.served}){_spared(self.default)}"
         )
         return lines
 
     def clear(self) -> None:
         self.routes.clear()
         self.default.clear()
+
+
+def _spared(route: Route) -> str:
+    rated = len(route.rated)
+    return f" and its {rated} rate= fault(s) did not strike" if rated else ""
 
 
 def _clipped(text: str) -> str:
@@ -391,8 +503,9 @@ def _check_usage(where: str, usage: Any) -> None:
             checks.integer(where, name, count, minimum=0, optional=False)
 
 
-def _timing(where: str, first: Any, every: Any, size: Any) -> Timing:
+def _timing(where: str, first: Any, every: Any, size: Any, first_byte: Any = None) -> Timing:
     checks.seconds(where, "first_chunk_delay", first)
     checks.seconds(where, "chunk_delay", every)
     checks.integer(where, "chunk_size", size, minimum=1)  # characters per chunk
-    return Timing(first, every, size)
+    checks.seconds(where, "first_byte_delay", first_byte)
+    return Timing(first, every, size, first_byte)

@@ -189,6 +189,33 @@ def test_qwen_server_is_one_server_with_a_script_per_test(suite):
     )
 
 
+def test_qwen_server_scripts_faults(suite):
+    suite.test(
+        """
+        import openai, pytest
+        from qwenobs.openai_sdk import http
+
+        def test_a_dropped_stream(qwen_server):
+            qwen_server.drop(after_chunks=2)
+            stream = qwen_server.client().chat.completions.create(
+                model="qwen-plus", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            got = []
+            with pytest.raises((openai.APIConnectionError, http.RemoteProtocolError)):
+                got.extend(stream)
+            assert len(got) == 2
+
+        def test_a_stall(qwen_server):
+            qwen_server.stall(5)
+            with pytest.raises(openai.APITimeoutError):
+                qwen_server.client(timeout=0.1).chat.completions.create(
+                    model="qwen-plus", messages=[{"role": "user", "content": "hi"}]
+                )
+        """
+    )
+    suite.run().assert_outcomes(passed=2)
+
+
 def test_an_app_with_the_sdks_default_retries_sees_the_scripted_error(suite):
     # The app's own client keeps openai's default max_retries=2.
     suite.test(
