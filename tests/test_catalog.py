@@ -194,12 +194,19 @@ def test_a_user_file_adds_a_model_and_corrects_another(tmp_path, monkeypatch):
     catalog = active_catalog()
     mine = catalog.lookup("acme-qwen-ft")
     assert (mine.context_window, mine.input_limit(), mine.max_output) == (131_072, 120_000, 32_768)
+    # Its own window: the base's longer thinking limits do not carry over.
+    assert mine.input_limit(thinking=True) == 120_000
+    assert mine.output_limit(thinking=True) <= 131_072
     assert mine.source == "our fine-tune, deployed 2026-11"
     assert catalog.lookup("qwen-max").input_limit() == 20_000
     assert catalog.lookup("qwen-max").max_output == 8_192  # the rest of the entry kept
     # validate, the fake and the tokens all read the active table.
     big = {"role": "user", "content": "word " * 25_000}
     assert "context-overflow" in rules({"model": "qwen-max", "messages": [big]})
+    huge = {"role": "user", "content": "word " * 130_000}
+    for thinking in (False, True):
+        request = {"model": "acme-qwen-ft", "messages": [huge], "stream": True}
+        assert "context-overflow" in rules({**request, "enable_thinking": thinking})
     assert DEFAULT_CATALOG.lookup("qwen-max").input_limit() == 30_720  # the built-in is unchanged
 
 

@@ -220,6 +220,8 @@ def _entry(catalog: Catalog, path: Path, name: str, fields: Any) -> ModelInfo:
     for key in ("context_window", "max_output"):
         if key not in values:
             raise ValueError(f"{where}: {key} is required for a model not based on a listed one")
+    if base is not None and values["context_window"] != base.context_window:
+        _fit_inherited_limits(values, fields)
     for key in _INT_FIELDS & values.keys():
         value = values[key]
         if value is not None and (type(value) is not int or value < 1):
@@ -236,6 +238,19 @@ def _entry(catalog: Catalog, path: Path, name: str, fields: Any) -> ModelInfo:
     if given_prices is not None:
         prices.update(_prices(where, path, given_prices))
     return ModelInfo(**values, prices=prices or None)
+
+
+def _fit_inherited_limits(values: dict[str, Any], given: dict[str, Any]) -> None:
+    """A model based on another with its own context window keeps none of the base's limits
+    that only fit the base's window: input limits it does not set follow from its own window,
+    output limits are capped by it."""
+    window = values["context_window"]
+    for key in ("max_input", "max_input_thinking"):
+        if key not in given:
+            values[key] = None  # context_window - max_output; as without thinking
+    for key in ("max_output", "max_output_thinking", "max_thinking_budget"):
+        if key not in given and values.get(key) is not None:
+            values[key] = min(values[key], window)
 
 
 def _prices(where: str, path: Path, given: Any) -> dict[str, Prices]:
