@@ -9,6 +9,7 @@ is logged once on the ``qwenobs`` logger and the default is used instead.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import ipaddress
 import logging
 import os
@@ -133,7 +134,16 @@ def spans_file_path(argument: str | os.PathLike[str] | None) -> str | None:
         if not os.fspath(argument):
             raise checks.wrong_value(_WHERE, "spans_file", argument, "a non-empty file path")
         return os.fspath(argument)
-    return os.environ.get("QWENOBS_SPANS_FILE", "").strip() or None
+    path = os.environ.get("QWENOBS_SPANS_FILE", "").strip()
+    if path and importlib.util.find_spec("opentelemetry.sdk") is None:
+        _bad_environment(
+            "QWENOBS_SPANS_FILE",
+            path,
+            "a path, with the spans-file extra installed (pip install 'qwenobs[spans-file]')",
+            "no spans file",
+        )
+        return None
+    return path or None
 
 
 def host_names(hosts: Any, where: str = _WHERE) -> list[str]:

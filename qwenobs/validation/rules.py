@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -341,6 +343,16 @@ def check_advice(r: Request, conv: Conversation) -> list[Finding]:
     return out
 
 
+@functools.cache
+def _context_check_skipped(why: str) -> None:
+    # Once per process: the check matters only for prompts near the limit, and those repeat.
+    logging.getLogger("qwenobs").warning(
+        "qwenobs: a prompt may be over its model's input limit, but the context-window check "
+        "cannot count its tokens and is skipped: %s",
+        why,
+    )
+
+
 def check_context(r: Request, conv: Conversation) -> list[Finding]:
     """The prompt against the model's input limit (DashScope checks ``max_tokens`` apart)."""
     info = r.info
@@ -361,7 +373,8 @@ def check_context(r: Request, conv: Conversation) -> list[Finding]:
     try:
         vocabulary = VOCABULARIES[info.vocabulary]
         counted = vocabulary.estimate(r.params.get("messages"), r.tools, limit + slack, conv.tally)
-    except TokenizerUnavailable:
+    except TokenizerUnavailable as missing:
+        _context_check_skipped(str(missing))
         return []
     if counted <= limit + slack:
         return []

@@ -84,6 +84,27 @@ def test_instrument_and_validate_need_nothing_more(venv: Path) -> None:
     assert done.stdout.strip() == "orphan-tool-result", done.stderr
 
 
+def test_what_needs_an_extra_at_run_time_says_so_once_and_goes_on(venv: Path) -> None:
+    # Configuration from the environment and a check that cannot count tokens never stop the
+    # application: each says once, on the qwenobs logger, which extra would do it.
+    done = python(
+        venv,
+        """
+        import os, qwenobs
+        os.environ["QWENOBS_SPANS_FILE"] = "spans.jsonl"
+        qwenobs.instrument()
+        huge = [{"role": "user", "content": "天气" * 600_000}]
+        for _ in range(2):
+            print(qwenobs.validate(model="qwen-plus", messages=huge, max_tokens=8))
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[]", "[]"]
+    assert done.stderr.count("pip install 'qwenobs[spans-file]'") == 1
+    assert done.stderr.count("context-window check cannot count its tokens") == 1
+    assert "pip install 'qwenobs[tokens]'" in done.stderr
+
+
 @pytest.mark.parametrize(
     ("code", "extra"),
     [
