@@ -160,9 +160,26 @@ def host_names(hosts: Any, where: str = _WHERE) -> list[str]:
         if not isinstance(name, str):
             raise checks.wrong_type(where, "hosts", name, f"a list of str, each {_A_HOST}")
         if not _is_host(host := name.strip().lower()):
-            raise checks.wrong_value(where, "hosts", name, f"a list of host names, each {_A_HOST}")
+            error = checks.wrong_value(
+                where, "hosts", name, f"a list of host names, each {_A_HOST}"
+            )
+            url_host = _host_of_url(host)
+            if url_host is not None:
+                raise ValueError(f"{error} (the host of that URL is {url_host!r})")
+            raise error
         out.append(host)
     return out
+
+
+def _host_of_url(text: str) -> str | None:
+    """The host name in ``text`` when it is a URL or host:port, else None."""
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname
+    except ValueError:
+        return None
+    return host if host and host != text and _is_host(host) else None
 
 
 def _is_host(name: str) -> bool:
@@ -188,9 +205,12 @@ def _mode(value: Any) -> str:
 
 
 @functools.cache
-def _bad_environment(name: str, value: str, accepted: str, default: str) -> None:
+def _bad_environment(
+    name: str, value: str, accepted: str, default: str, entry: bool = False
+) -> None:
     # Cached: each bad value is logged once per process, however often instrument() runs.
-    log.warning("qwenobs: ignoring %s=%r: expected %s; using %s", name, value, accepted, default)
+    what = f"{value!r} in {name}" if entry else f"{name}={value!r}"
+    log.warning("qwenobs: ignoring %s: expected %s; using %s", what, accepted, default)
 
 
 def _env_mode() -> str:
@@ -218,20 +238,29 @@ def _env_flag(name: str) -> bool:
 
 def _env_hosts() -> list[str]:
     out = []
-    for name in os.environ.get("QWENOBS_HOSTS", "").split(","):
-        if not name.strip():
+    for entry in os.environ.get("QWENOBS_HOSTS", "").split(","):
+        host = entry.strip().lower()
+        if not host:
             continue  # a stray or trailing comma
-        host = name.strip().lower()
         if _is_host(host):
             out.append(host)
+        elif (url_host := _host_of_url(host)) is not None:
+            out.append(url_host)  # the variable is read at start-up: take what was meant
+            _noted_url_host(entry.strip(), url_host)
         else:
             _bad_environment(
                 "QWENOBS_HOSTS",
-                name,
+                entry.strip(),
                 f"comma-separated host names, each {_A_HOST}",
                 "the other hosts listed",
+                entry=True,
             )
     return out
+
+
+@functools.cache
+def _noted_url_host(entry: str, host: str) -> None:
+    log.warning("qwenobs: QWENOBS_HOSTS lists the URL %r; using its host %r", entry, host)
 
 
 def _env_region() -> str | None:

@@ -132,17 +132,26 @@ def test_a_bad_environment_value_is_logged_once_and_the_default_used(
     assert f"ignoring {variable}={value!r}: expected" in record.getMessage()
 
 
-def test_a_malformed_host_in_the_environment_is_skipped_with_one_log_line(
+def test_hosts_in_the_environment_take_a_urls_host_and_skip_what_is_no_host(
     monkeypatch, caplog
 ) -> None:
-    monkeypatch.setenv("QWENOBS_HOSTS", "llm.internal, https://proxy.internal/v1,, ok.internal,")
+    monkeypatch.setenv(
+        "QWENOBS_HOSTS", "llm.internal, https://proxy.internal/v1,, ok.internal, bad host!,"
+    )
     with caplog.at_level(logging.WARNING, logger="qwenobs"):
         qwenobs.instrument()
         qwenobs.uninstrument()
         qwenobs.instrument()
-    assert qwenobs.instrumentation().settings.hosts == {"llm.internal", "ok.internal"}
-    [record] = caplog.records
-    assert "ignoring QWENOBS_HOSTS=' https://proxy.internal/v1'" in record.getMessage()
+    hosts = {"llm.internal", "proxy.internal", "ok.internal"}
+    assert qwenobs.instrumentation().settings.hosts == hosts
+    url, bad = (r.getMessage() for r in caplog.records)  # each once, however often instrumented
+    assert "QWENOBS_HOSTS lists the URL 'https://proxy.internal/v1'; using its host" in url
+    assert "ignoring 'bad host!' in QWENOBS_HOSTS: expected comma-separated host names" in bad
+
+
+def test_a_url_among_the_hosts_argument_names_its_host() -> None:
+    with pytest.raises(ValueError, match=r"\(the host of that URL is 'gw.example.com'\)"):
+        qwenobs.instrument(hosts=["https://gw.example.com/compatible-mode/v1"])
 
 
 @pytest.mark.parametrize(
