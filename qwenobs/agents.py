@@ -88,7 +88,7 @@ class AgentRun:
         self.rounds = 0  # model calls sent (the guide's rounds)
         self.results: dict[str, Any] = {}  # tool call key -> its first result (on_repeat="reuse")
         self.reused = 0
-        self.budget = Budget.of(max_cost, f"agent {name!r}'s max_cost")
+        self.budget = Budget.of(max_cost, f"the max_cost of agent {name!r}")
         self.costs: dict[str, float] = {}  # currency -> what the run's calls cost
         self.unpriced = 0  # calls whose cost is unknown
         self.tool_calls = 0

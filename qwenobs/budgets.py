@@ -41,6 +41,12 @@ class Budget:
         self.unpriced = 0  # calls whose cost is unknown
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        return (
+            f"<Budget {self.name}: {self.spent:g} of {self.limit:g} {self.currency} spent over "
+            f"{self.calls} calls ({self.unpriced} without a price)>"
+        )
+
     @classmethod
     def of(cls, value: Any, name: str) -> Budget | None:
         """From ``(limit, currency)``; None stays None."""

@@ -63,11 +63,16 @@ class AgentLoopError(RuntimeError):
                 f"agent {name!r} made {rounds} model calls (max_rounds={max_rounds}) and the "
                 "model still asks for tools"
             )
-        super().__init__(
-            f"{reason}; repeated tool calls: {detail}. Raise max_rounds, pass answer_after=N to "
-            "make the model answer after N rounds, or on_repeat='reuse' to answer repeated calls "
-            "from their first result."
-        )
+            fix = (
+                "Raise max_rounds, pass answer_after=N to make the model answer after N rounds, "
+                "or on_repeat='reuse' to answer repeated calls from their first result."
+            )
+        else:  # on_repeat="raise"
+            fix = (
+                "Feed the model what the first call returned, or pass on_repeat='reuse' to "
+                "answer repeated calls from their first result (or 'count' to only count them)."
+            )
+        super().__init__(f"{reason}; repeated tool calls: {detail}. {fix}")
 
 
 class AgentBudgetError(RuntimeError):

@@ -208,6 +208,7 @@ def test_a_user_file_adds_a_model_and_corrects_another(tmp_path, monkeypatch):
         request = {"model": "acme-qwen-ft", "messages": [huge], "stream": True}
         assert "context-overflow" in rules({**request, "enable_thinking": thinking})
     assert DEFAULT_CATALOG.lookup("qwen-max").input_limit() == 30_720  # the built-in is unchanged
+    assert repr(catalog).startswith("<Catalog of ") and len(repr(catalog)) < 80
 
 
 def test_a_json_file_works_too_and_code_can_extend_the_table(tmp_path):

@@ -287,7 +287,7 @@ def test_an_agent_budget_stops_the_next_call_before_it_is_sent(fake, telemetry):
     assert 1 <= sent < 10
     error = caught.value
     assert (error.currency, error.limit) == ("USD", 0.0001) and error.spent >= 0.0001
-    assert "agent 'spender'" in str(error) and "was not sent" in str(error)
+    assert "the max_cost of agent 'spender'" in str(error) and "was not sent" in str(error)
     chats = [s for s in telemetry.spans() if s.name == "chat qwen-plus"]
     assert [c.attributes.get("error.type") for c in chats] == [None] * sent + ["AgentBudgetError"]
 
@@ -299,6 +299,9 @@ def test_a_block_budget_and_a_currency_that_does_not_match(fake, telemetry):
         ask(client)
         ask(client)
     assert spending.calls == 2 and spending.spent > 0
+    assert repr(spending) == (
+        f"<Budget budget: {spending.spent:g} of 1 USD spent over 2 calls (0 without a price)>"
+    )
     with (
         pytest.raises(qwenobs.AgentBudgetError, match="billed in USD, not CNY"),
         qwenobs.budget(1.0, "CNY"),

@@ -81,6 +81,9 @@ class Catalog:
     def of(cls, *models: ModelInfo, checked: str = "") -> Catalog:
         return cls(MappingProxyType({m.name: m for m in models}), checked)
 
+    def __repr__(self) -> str:  # the whole table would bury whatever prints it (settings, logs)
+        return f"<Catalog of {len(self.models)} models, checked {self.checked or 'never'}>"
+
     def extend(self, *models: ModelInfo) -> Catalog:
         """A new catalog with these entries added or replaced."""
         for model in models:

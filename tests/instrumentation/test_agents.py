@@ -210,11 +210,13 @@ def test_on_repeat_reuse_answers_a_repeated_call_from_its_first_result(fake, tel
 def test_on_repeat_raise_stops_the_call_that_carries_the_repeat(fake, telemetry):
     fake.reply(tool_calls=weather_calls("Shanghai"), repeat=True)
     with (
-        pytest.raises(qwenobs.AgentLoopError, match=r"repeat get_weather\(.*Shanghai"),
+        pytest.raises(qwenobs.AgentLoopError, match=r"repeat get_weather\(.*Shanghai") as stopped,
         qwenobs.agent("weather", on_repeat="raise"),
     ):
         loop(fake.client(), "umbrella?", rounds=10)
     assert len(fake.calls) == 2  # the third call would have carried the repeated call
+    assert "max_rounds" not in str(stopped.value)  # not the fix for a repeat
+    assert "on_repeat='reuse'" in str(stopped.value)
 
 
 def test_on_repeat_is_checked():
