@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..attributes import input_parts
+from ..fields import field
 from .recording import RecordedCall
 
 # Parameters qwenobs itself may add to a request: never a difference of the application's.
@@ -42,10 +43,15 @@ class Now:
     messages: list[dict[str, Any]]
     tools: list[Any] | None
     parameters: dict[str, Any]
+    # Where each of ``messages`` stands in the request (the system messages are apart): the
+    # places a difference names are the request's own.
+    indexes: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> Now:
-        system, messages = input_parts(list(body.get("messages") or ()))
+        sent = list(body.get("messages") or ())
+        system, messages = input_parts(sent)
+        indexes = tuple(i for i, m in enumerate(sent) if field(m, "role") != "system")
         parameters = {
             k: v for k, v in body.items() if k not in ("messages", "tools") and k not in _OURS
         }
@@ -53,7 +59,7 @@ class Now:
         tools = (
             json.loads(json.dumps(body.get("tools"), default=str)) if body.get("tools") else None
         )
-        return cls(str(body.get("model")), system, messages, tools, parameters)
+        return cls(str(body.get("model")), system, messages, tools, parameters, indexes)
 
 
 def differences(recorded: RecordedCall, now: Now, options: Options) -> list[str]:
@@ -61,7 +67,7 @@ def differences(recorded: RecordedCall, now: Now, options: Options) -> list[str]
     found: list[str] = []
     _compare("model", recorded.model, now.model, found, options)
     _compare("system", recorded.system, now.system, found, options)
-    _compare_messages(recorded.messages, now.messages, found, options)
+    _compare_messages(recorded.messages, now.messages, now.indexes, found, options)
     _compare("tools", recorded.tools, now.tools, found, options)
     recorded_parameters = {k: v for k, v in recorded.parameters.items() if k not in _OURS}
     keys = sorted((set(recorded_parameters) | set(now.parameters)) - {"model"})
@@ -83,10 +89,15 @@ def common_prefix(recorded: RecordedCall, now: Now, options: Options) -> int:
 
 
 def _compare_messages(
-    old: list[dict[str, Any]], new: list[dict[str, Any]], found: list[str], options: Options
+    old: list[dict[str, Any]],
+    new: list[dict[str, Any]],
+    indexes: tuple[int, ...],
+    found: list[str],
+    options: Options,
 ) -> None:
     for i, (a, b) in enumerate(zip(old, new, strict=False)):
-        _compare(f"messages[{i}]", a, b, found, options, context=_describe(b))
+        place = indexes[i] if i < len(indexes) else i
+        _compare(f"messages[{place}]", a, b, found, options, context=_describe(b))
     if len(old) != len(new):
         more, which = (old, "recorded") if len(old) > len(new) else (new, "sent now")
         extra = ", ".join(_describe(m) for m in more[min(len(old), len(new)) :][:3])

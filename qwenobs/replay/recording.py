@@ -79,7 +79,10 @@ class Recording:
         calls = [
             RecordedCall(**{**c, "answer": Answer(**c["answer"])}) for c in data.get("calls", [])
         ]
-        return cls(data.get("source", source), data.get("trace_id"), calls, data.get("notes", []))
+        captured_from = data.get("source")
+        if captured_from and captured_from != source:
+            source = f"{source} (captured from {captured_from})"
+        return cls(source, data.get("trace_id"), calls, data.get("notes", []))
 
 
 # -- from spans -----------------------------------------------------------------------------

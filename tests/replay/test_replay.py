@@ -103,7 +103,9 @@ def test_a_changed_tool_result_fails_at_the_call_that_carries_it_with_a_diff(inc
     assert "call #3 differs from recorded call 3" in text
     # The place, what was recorded and what the application sent now, in a line a person reads.
     line = next(line for line in text.splitlines() if "messages[" in line)
-    assert ".parts[0].response (tool message with tool_call_response)" in line
+    # The request's own index: the Shanghai result follows the system prompt, the question and
+    # the first round.
+    assert "messages[5].parts[0].response (tool message with tool_call_response)" in line
     assert '"rain_mm": 3' in line and '"rain_mm": 30' in line
 
 
@@ -255,9 +257,12 @@ def test_capture_writes_a_redacted_replay_file_and_a_test_module(incident, tmp_p
     assert '@pytest.mark.qwen_replay("umbrella.replay.json")' in module
     assert "EDIT ME" in module and QUESTION.replace("Hangzhou", "<scrubbed>") in module
     # The replay file replays: the agent now asks about "<scrubbed>", as the file says it did.
-    assert load(out / "umbrella.replay.json").calls[0].messages[0]["parts"][0]["content"] == (
+    replayed = load(out / "umbrella.replay.json")
+    assert replayed.calls[0].messages[0]["parts"][0]["content"] == (
         QUESTION.replace("Hangzhou", "<scrubbed>")
     )
+    # A mismatch names the file the test replays, and where it came from.
+    assert replayed.source == f"{out / 'umbrella.replay.json'} (captured from {incident})"
 
 
 def test_capture_of_a_source_that_cannot_replay_is_one_line(tmp_path, capsys):
