@@ -9,6 +9,7 @@ Collector's ClickHouse table by ``queries.clickhouse_views()``, with the same co
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 from .. import semconv as sc
 from ..extras import need
+from ..otlp_json import open_lines
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 _MIN_OBJECT = 16 * 1024 * 1024
@@ -144,6 +146,8 @@ def load_files(con: Any, files: Sequence[Path]) -> Loaded:
     """Create the ``spans`` table (and the report's views) from OTLP/JSON lines files."""
     if not files:
         raise ValueError("no spans files to read")
+    for path in files:
+        _check_first_line(path)
     names = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in files) + "]"
     duckdb = need("duckdb", "report", "qwenobs report")
     try:
@@ -165,6 +169,30 @@ def load_files(con: Any, files: Sequence[Path]) -> Loaded:
     con.execute(VIEWS)
     (count,) = con.execute("SELECT count(*) FROM spans").fetchone()
     return Loaded(list(files), count)
+
+
+def _check_first_line(path: Path) -> None:
+    """A file whose first line is not an OTLP/JSON export is refused before DuckDB reads it all:
+    JSON lines of another kind would otherwise make an empty report."""
+    if path.suffix == ".zst":
+        return  # DuckDB decompresses these itself; it reports what it cannot read
+    try:
+        with open_lines(path) as lines:
+            first = next((line for line in lines if line.strip()), None)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if first is None:
+        return  # an empty file: no spans yet
+    try:
+        document = json.loads(first)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict) or "resourceSpans" not in document:
+        raise ValueError(
+            f"{path} is not OTLP/JSON lines: its first line is not an export with "
+            "resourceSpans (write spans with instrument(spans_file=...) or the Collector's "
+            "file exporter)"
+        )
 
 
 def _create(con: Any, names: str, object_size: int) -> None:

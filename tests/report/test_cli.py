@@ -115,7 +115,8 @@ def test_a_pytest_runs_spans_file(tmp_path, capsys):
     ("content", "args", "expected"),
     [
         (None, [], "no spans file"),
-        ("{not json\n", [], "cannot read the spans in"),
+        ("{not json\n", [], "is not OTLP/JSON lines"),
+        ('{"foo": 1}\n', [], "is not OTLP/JSON lines: its first line is not an export"),
         (
             '{"resourceSpans":[]}\n',
             ["--trace-url", "http://x/"],
