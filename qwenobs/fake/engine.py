@@ -366,15 +366,13 @@ class Engine:
         )
         finish = finish or ("tool_calls" if calls else "stop")
 
+        # The prompt's tokens: prompt_tokens counts them and the cache compares them.
         ids = prompt_ids(messages, tools, vocab)
         with self._lock:
             cached = self.cache.lookup(model, ids)
             self.cache.store(model, ids)
-        prompt = vocab.estimate(messages, tools)
         text_tokens = vocab.count(content or "") + sum(vocab.count(c.arguments) for c in calls)
-        usage = render.usage(
-            prompt, min(cached, prompt), text_tokens, vocab.count(reply.reasoning or "")
-        )
+        usage = render.usage(len(ids), cached, text_tokens, vocab.count(reply.reasoning or ""))
         if reply.usage is not None:
             usage = render.override_usage(usage, reply.usage)
         return render.Outcome(content, reply.reasoning, calls, finish, usage)
