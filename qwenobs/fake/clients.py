@@ -28,7 +28,10 @@ def make_client(*, is_async: bool, http: Mapping[str, Any], **options: Any) -> A
     )
     settings = {
         "api_key": FAKE_API_KEY,
-        "max_retries": 0,  # a scripted 429 or 500 fails at once instead of sleeping through retries
+        # One attempt per call: fake.calls reads one line per call, and a drop or a stall fails
+        # at once instead of after the SDK's backoff (no Retry-After without a response). Tests of
+        # retry logic pass max_retries.
+        "max_retries": 0,
         "http_client": http_client,
         **options,
     }

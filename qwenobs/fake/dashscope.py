@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..extras import need
+from .arguments import arguments
 from .engine import EXTRA, Engine
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class FakeDashScope(Engine):
             self._router = FakeRouter(self.handle)
         return self._router
 
+    @arguments("fake.intercept()")
     @contextmanager
     def intercept(self, hosts: str | tuple[str, ...] | list[str] = ()) -> Iterator[FakeDashScope]:
         """Route every OpenAI SDK client's DashScope traffic in this process to the fake.
@@ -101,6 +103,7 @@ class FakeDashScope(Engine):
         with intercept(self.router, tuple(host_names(hosts, "fake.intercept()"))):
             yield self
 
+    @arguments("fake.serve()")
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> FakeServer:
         """A real HTTP server for the fake (aiohttp, on a background thread); use it as
         ``with fake.serve() as server:``. It binds 127.0.0.1; another ``host`` warns."""

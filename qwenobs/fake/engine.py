@@ -29,6 +29,7 @@ from ..tokens import available as tokens_available
 from ..tokens import vocabulary
 from ..validation import validate
 from . import error_bodies, faults, render, sse
+from .arguments import arguments
 from .cache import PrefixCache, prompt_ids
 from .error_bodies import ErrorSpec
 from .faults import Cut, Drop, Stall
@@ -155,7 +156,20 @@ def _delegate(method: Callable) -> Callable:
     return wrapper
 
 
+# Names people pass to ``FakeDashScope()`` that belong to another call.
+_ELSEWHERE = {
+    "hosts": "hosts belong to fake.intercept(hosts=...)",
+    "host": "the server's address belongs to fake.serve(host=..., port=...)",
+    "port": "the server's address belongs to fake.serve(host=..., port=...)",
+    "model": "the model comes with each request; answer one model with fake.route(model=...)",
+    "max_retries": "client settings belong to fake.client(max_retries=...)",
+    "base_url": "client settings belong to fake.client(base_url=...)",
+    "timeout": "client settings belong to fake.client(timeout=...)",
+}
+
+
 class Engine:
+    @arguments(lambda fake: f"{type(fake).__name__}()", _ELSEWHERE)
     def __init__(
         self,
         *,
@@ -207,6 +221,7 @@ class Engine:
     drop = _delegate(Route.drop)
     stall = _delegate(Route.stall)
 
+    @arguments("fake.route()")
     def route(
         self,
         *,
@@ -351,15 +366,13 @@ class Engine:
         )
         finish = finish or ("tool_calls" if calls else "stop")
 
+        # The prompt's tokens: prompt_tokens counts them and the cache compares them.
         ids = prompt_ids(messages, tools, vocab)
         with self._lock:
             cached = self.cache.lookup(model, ids)
             self.cache.store(model, ids)
-        prompt = vocab.estimate(messages, tools)
         text_tokens = vocab.count(content or "") + sum(vocab.count(c.arguments) for c in calls)
-        usage = render.usage(
-            prompt, min(cached, prompt), text_tokens, vocab.count(reply.reasoning or "")
-        )
+        usage = render.usage(len(ids), cached, text_tokens, vocab.count(reply.reasoning or ""))
         if reply.usage is not None:
             usage = render.override_usage(usage, reply.usage)
         return render.Outcome(content, reply.reasoning, calls, finish, usage)

@@ -13,6 +13,7 @@ from typing import Any
 from .. import checks
 from ..fields import message_text
 from . import faults
+from .arguments import arguments
 from .faults import Drop, Stall
 
 # A partial answer for failures that strike mid-stream when the script gives no text of its own.
@@ -130,6 +131,17 @@ class _Entry:
     repeat: bool
 
 
+# Names people pass to an answer that belong elsewhere, and what to write instead.
+_ROUTED = {"model": "answers for one model go on fake.route(model=...)"}
+_PACED = {**_ROUTED, "delay": "the delays are first_chunk_delay, chunk_delay and first_byte_delay"}
+_HINTS = {
+    "reply": {**_PACED, "status": "an error is fake.fail(status)"},
+    "fail": _PACED,
+    "drop": _ROUTED,
+    "stall": {**_ROUTED, "delay": "a stall lasts seconds=S"},
+}
+
+
 class Route:
     """Answers for the requests that match; ``reply`` and ``fail`` queue them first in, first out.
 
@@ -195,6 +207,7 @@ class Route:
             self._queue.append(_Entry(answer, repeat))
         return self
 
+    @arguments(lambda route: route._where("reply"), _HINTS["reply"])
     def reply(
         self,
         content: str | None = None,
@@ -229,6 +242,7 @@ class Route:
         answer = Reply(content, reasoning, calls, finish_reason, usage, timing)
         return self._add(answer, repeat)
 
+    @arguments(lambda route: route._where("fail"), _HINTS["fail"])
     def fail(
         self,
         status: int,
@@ -296,6 +310,7 @@ class Route:
         )
         return self._add(answer, repeat)
 
+    @arguments(lambda route: route._where("drop"), _HINTS["drop"])
     def drop(
         self,
         after_chunks: int | None = None,
@@ -322,6 +337,7 @@ class Route:
         text = faults.DROP_TEXT if content is None else content
         return self._add(Drop(after_chunks, text, times, rate), repeat)
 
+    @arguments(lambda route: route._where("stall"), _HINTS["stall"])
     def stall(
         self,
         seconds: float,

@@ -349,3 +349,126 @@ def test_intercept_takes_one_host_as_a_string(fake) -> None:
         app = openai.OpenAI(api_key="sk", base_url="http://llm-proxy.internal/v1", max_retries=0)
         answer = app.chat.completions.create(model="qwen-plus", messages=USER)
     assert answer.choices[0].message.content == "through the gateway"
+
+
+# -- argument names and counts: the call the user wrote, never an internal class ---------------
+
+FAKE_KEYWORDS = (
+    "first_chunk_delay, chunk_delay, chunk_size, api_key, validate, catalog, max_body, clock, seed"
+)
+REPLY_KEYWORDS = (
+    "content, reasoning, tool_calls, finish_reason, usage, first_chunk_delay, chunk_delay, "
+    "chunk_size, first_byte_delay, repeat"
+)
+
+# (the call, its whole message)
+WRONG_ARGUMENTS = [
+    (
+        lambda f: FakeDashScope(hosts=["llm-proxy.internal"]),
+        f"FakeDashScope(): unknown argument 'hosts'; accepted: {FAKE_KEYWORDS} "
+        "(hosts belong to fake.intercept(hosts=...))",
+    ),
+    (
+        lambda f: FakeDashScope("qwen-plus"),
+        "FakeDashScope(): takes keyword arguments only, got 1 positional (str 'qwen-plus'); "
+        f"accepted: {FAKE_KEYWORDS}",
+    ),
+    (
+        lambda f: FakeDashScope(max_retries=2, port=80),
+        f"FakeDashScope(): unknown arguments 'max_retries', 'port'; accepted: {FAKE_KEYWORDS} "
+        "(client settings belong to fake.client(max_retries=...))",
+    ),
+    (
+        lambda f: FakeDashScope(chunk_delays=0.1),
+        f"FakeDashScope(): unknown argument 'chunk_delays'; accepted: {FAKE_KEYWORDS} "
+        "(did you mean chunk_delay?)",
+    ),
+    (
+        lambda f: f.route(bogus=1),
+        "fake.route(): unknown argument 'bogus'; accepted: model, last_message, match",
+    ),
+    (
+        lambda f: f.route("qwen-max"),
+        "fake.route(): takes keyword arguments only, got 1 positional (str 'qwen-max'); "
+        "accepted: model, last_message, match",
+    ),
+    (
+        lambda f: f.reply("x", delay=1),
+        f"fake.reply(): unknown argument 'delay'; accepted: {REPLY_KEYWORDS} (the delays are "
+        "first_chunk_delay, chunk_delay and first_byte_delay)",
+    ),
+    (
+        lambda f: f.reply("x", "because"),
+        "fake.reply(): takes 1 positional argument (content), got 2; name the rest "
+        f"(str 'because'); accepted: {REPLY_KEYWORDS}",
+    ),
+    (
+        lambda f: f.reply("x", content="y"),
+        "fake.reply(): content given twice, by position and by name",
+    ),
+    (
+        lambda f: f.route(model="qwen-max").reply("x", reasonning="..."),
+        "fake.route(model='qwen-max').reply(): unknown argument 'reasonning'; accepted: "
+        f"{REPLY_KEYWORDS} (did you mean reasoning?)",
+    ),
+    (
+        lambda f: f.fail(),
+        "fake.fail(): missing argument 'status'; accepted: status, code, message, after_chunks, "
+        "content, first_chunk_delay, chunk_delay, chunk_size, times, first_byte_delay, "
+        "retry_after, rate, repeat",
+    ),
+    (
+        lambda f: f.fail(429, model="qwen-max"),
+        "fake.fail(): unknown argument 'model'; accepted: status, code, message, after_chunks, "
+        "content, first_chunk_delay, chunk_delay, chunk_size, times, first_byte_delay, "
+        "retry_after, rate, repeat (answers for one model go on fake.route(model=...))",
+    ),
+    (
+        lambda f: f.drop(3, 4),
+        "fake.drop(): takes 1 positional argument (after_chunks), got 2; name the rest (int 4); "
+        "accepted: after_chunks, content, times, rate, repeat",
+    ),
+    (
+        lambda f: f.stall(delay=5),
+        "fake.stall(): unknown argument 'delay'; accepted: seconds, after_chunks, content, "
+        "times, rate, repeat (a stall lasts seconds=S)",
+    ),
+    (
+        lambda f: f.stall(),
+        "fake.stall(): missing argument 'seconds'; accepted: seconds, after_chunks, content, "
+        "times, rate, repeat",
+    ),
+    (
+        lambda f: f.intercept(host="llm-proxy.internal"),
+        "fake.intercept(): unknown argument 'host'; accepted: hosts (did you mean hosts?)",
+    ),
+    (
+        lambda f: f.serve(bind="0.0.0.0"),
+        "fake.serve(): unknown argument 'bind'; accepted: host, port",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"), WRONG_ARGUMENTS, ids=[m.split(";")[0] for _, m in WRONG_ARGUMENTS]
+)
+def test_a_wrong_argument_names_the_call_and_lists_what_it_accepts(fake, call, message) -> None:
+    with pytest.raises(TypeError) as raised:
+        call(fake)
+    assert str(raised.value) == message
+    assert fake.script.pending == 0  # nothing half-queued
+
+
+def test_the_checked_calls_keep_their_signatures() -> None:
+    """The pytest plugin and the script file read these signatures: what they list is what the
+    checks accept."""
+    import inspect
+
+    fake = FakeDashScope()
+    shown = inspect.signature(FakeDashScope.__init__).parameters
+    assert ", ".join(list(shown)[1:]) == FAKE_KEYWORDS
+    assert all(p.kind is p.KEYWORD_ONLY for p in list(shown.values())[1:])
+    assert ", ".join(inspect.signature(fake.reply).parameters) == REPLY_KEYWORDS
+    assert list(inspect.signature(fake.route).parameters) == ["model", "last_message", "match"]
+    assert list(inspect.signature(fake.intercept).parameters) == ["hosts"]
+    assert FakeDashScope.reply.__doc__.startswith("Queue a successful answer.")

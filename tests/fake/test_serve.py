@@ -4,7 +4,10 @@ seeded rate, the echo without a script, the log, SIGTERM and SIGINT, and one-lin
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -275,3 +278,80 @@ def test_bad_arguments_say_what_is_accepted(capsys, args, said) -> None:
     assert main(["serve", *args]) == 2
     out, err = capsys.readouterr()
     assert (out, err) == ("", f"qwenobs serve: {said}\n")
+
+
+# -- the README's shell recipe, run with bash ---------------------------------------------------
+
+APP = """\
+import openai
+
+client = openai.OpenAI(max_retries=0)  # OPENAI_BASE_URL and OPENAI_API_KEY from the recipe
+answer = client.chat.completions.create(
+    model="qwen-plus", messages=[{"role": "user", "content": "Weather in Hangzhou?"}]
+)
+print(answer.choices[0].message.content)
+"""
+
+
+def readme_recipe() -> str:
+    """The README's bash block that starts ``qwenobs serve`` in a script."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("\n### `qwenobs serve`\n")
+    section = readme[start : readme.index("\n### ", start + 1)]
+    assert "| head -1)" not in section.replace("`URL=$(qwenobs serve ... | head -1)`", "")
+    (recipe,) = re.findall(r"^```bash\n(.*?)^```$", section, flags=re.DOTALL | re.MULTILINE)
+    return recipe
+
+
+def run_recipe(folder: Path, script: str, app: str = APP) -> subprocess.CompletedProcess[str]:
+    """The recipe in ``folder`` next to ``fake.yaml`` and ``app.py``, with ``qwenobs`` and
+    ``python`` those of this test run."""
+    (folder / "fake.yaml").write_text(script, encoding="utf-8")
+    (folder / "app.py").write_text(app, encoding="utf-8")
+    (folder / "recipe.sh").write_text(readme_recipe(), encoding="utf-8")
+    tools = folder / "bin"
+    tools.mkdir()
+    for name, run in (("qwenobs", f"{sys.executable} -m qwenobs.cli"), ("python", sys.executable)):
+        (tools / name).write_text(f'#!/bin/sh\nexec {run} "$@"\n', encoding="utf-8")
+        (tools / name).chmod(0o755)
+    environment = {**os.environ, "PATH": f"{tools}{os.pathsep}{os.environ['PATH']}"}
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "NO_PROXY", "no_proxy"):
+        environment.pop(name, None)
+    environment["NO_PROXY"] = "127.0.0.1"
+    return subprocess.run(
+        ["bash", "recipe.sh"],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_readme_shell_recipe_reads_the_url_and_stops_the_server(tmp_path) -> None:
+    (tmp_path / "fake.url").write_text("http://127.0.0.1:1/of-an-earlier-run\n", encoding="utf-8")
+    done = run_recipe(tmp_path, "answers:\n  - reply: Sunny, 24°C.\n")
+    assert (done.returncode, done.stdout, done.stderr) == (0, "Sunny, 24°C.\n", "")
+    log = (tmp_path / "fake.log").read_text(encoding="utf-8").splitlines()
+    assert log[1].endswith("#1 qwen-plus -> 200 reply('Sunny, 24°C.')")
+    assert log[-1] == "qwenobs serve: stopped after 1 call"  # killed, and waited for
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_readme_shell_recipe_says_why_the_server_did_not_start(tmp_path) -> None:
+    done = run_recipe(tmp_path, "answers:\n  - fail: {status: '429'}\n")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        "qwenobs serve: fake.yaml: answers[0]: fake.fail(): status must be an HTTP error "
+        "status, an int from 400 to 599, got str '429'\n"
+    )
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_the_readme_shell_recipe_keeps_the_apps_exit_status(tmp_path) -> None:
+    done = run_recipe(tmp_path, "answers: []\n", app="raise SystemExit(3)\n")
+    assert done.returncode == 3
+    log = (tmp_path / "fake.log").read_text(encoding="utf-8").splitlines()
+    assert log[-1] == "qwenobs serve: stopped after 0 calls"
