@@ -23,8 +23,13 @@ def _lint(args: argparse.Namespace) -> int:
     except UnreadableInput as exc:
         print(f"qwenobs lint: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    lintable = "cassettes (*.yaml, *.yml) or request files (*.json, *.jsonl)"
+    if not report.files:  # a CI step that lints nothing must not pass: a wrong path, a typo
+        where = ", ".join(report.empty_directories)
+        print(f"qwenobs lint: nothing to lint: no {lintable} under {where}", file=sys.stderr)
+        return EXIT_UNREADABLE
     for directory in report.empty_directories:
-        print(f"qwenobs lint: no cassettes (*.yaml, *.yml) under {directory}", file=sys.stderr)
+        print(f"qwenobs lint: no {lintable} under {directory}", file=sys.stderr)
     if args.format == "json":
         print(json.dumps([f.row() for f in report.findings], indent=2, ensure_ascii=False))
     else:
@@ -60,10 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         "lint",
         help="check chat requests and cassettes for what DashScope would reject",
         description="Check chat requests (a JSON request, a message list, or JSONL of requests; "
-        "- reads standard input) and cassettes (.yaml, .yml; a directory is searched for them): "
-        "every recorded request, secrets left in recordings, empty or cut streams, age. "
-        "Exit 0 when there is no error (warnings allowed), 1 when any error is found, 2 when a "
-        "file cannot be read.",
+        "- reads standard input) and cassettes (.yaml, .yml): every recorded request, secrets "
+        "left in recordings, empty or cut streams, age. A directory is searched for both "
+        "(*.yaml, *.yml, *.json, *.jsonl, outside hidden folders); files there that are neither "
+        "are left alone. Exit 0 when there is no error (warnings allowed), 1 when any error is "
+        "found, 2 when a file cannot be read or nothing lintable was found.",
     )
     lint.add_argument(
         "paths", nargs="+", metavar="PATH", help="a request file, a cassette, a directory, or -"

@@ -36,6 +36,7 @@ class MissingExtra(ImportError):
 
     def __init__(self, extra: str, what: str) -> None:
         self.extra = extra
+        self.what = what  # what needs it, without the install hint
         super().__init__(f"{what}: pip install 'qwenobs[{extra}]'")
 
 

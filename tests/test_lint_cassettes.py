@@ -236,9 +236,62 @@ def test_an_unreadable_cassette_exits_2(tmp_path, capsys, content, says) -> None
     assert says in err and "Traceback" not in err
 
 
-def test_a_directory_without_cassettes_says_so(tmp_path, capsys) -> None:
-    assert main(["lint", str(tmp_path)]) == 0
-    assert f"no cassettes (*.yaml, *.yml) under {tmp_path}" in capsys.readouterr().err
+NOTHING = "no cassettes (*.yaml, *.yml) or request files (*.json, *.jsonl) under"
+
+
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_nothing_lintable_at_all_exits_2_with_one_line(tmp_path, capsys, output) -> None:
+    # A CI step that lints nothing (a wrong path, cassettes moved) must not pass.
+    (tmp_path / "ci.yaml").write_text("jobs: [lint]\n")  # YAML that is no cassette
+    (tmp_path / "package.json").write_text('{"name": "app"}')  # JSON that is no request
+    hidden = tmp_path / ".venv" / "cassettes"
+    write(hidden / "theirs.yaml", interaction(request(messages=ORPHAN), COMPLETION))
+    assert main(["lint", "--format", output, str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [f"qwenobs lint: nothing to lint: {NOTHING} {tmp_path}"]
+
+
+def test_a_directory_yields_its_request_files_and_json_cassettes_too(tmp_path, capsys) -> None:
+    (tmp_path / "requests").mkdir()
+    (tmp_path / "requests" / "orphan.json").write_text(
+        json.dumps({"model": "qwen-plus", "max_tokens": 9, "messages": ORPHAN})
+    )
+    (tmp_path / "requests" / "history.jsonl").write_text(
+        json.dumps(USER) + "\n" + json.dumps(ORPHAN) + "\n"
+    )
+    (tmp_path / "requests" / "incident.replay.json").write_text('{"calls": []}')
+    data = {"interactions": [interaction(request(stream=True), "", stream=True)], "version": 1}
+    (tmp_path / "vcr_json.json").write_text(json.dumps(data, indent=4))  # vcrpy's JSON serializer
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["lint", str(tmp_path), str(empty)]) == 1
+    out, err = capsys.readouterr()
+    assert (
+        f"{tmp_path}/requests/orphan.json: request 1: messages[1]: error [orphan-tool-result]"
+        in out
+    )
+    assert f"{tmp_path}/requests/history.jsonl: request 2: messages[1]: error" in out
+    assert f"{tmp_path}/vcr_json.json: interaction 1: error [empty-stream]" in out
+    assert out.rstrip().endswith("in 3 files")
+    assert err.splitlines() == [f"qwenobs lint: {NOTHING} {empty}"]
+
+
+def test_a_json_cassette_named_on_the_command_line_is_linted_as_one(tmp_path, capsys) -> None:
+    path = tmp_path / "recorded.json"
+    data = {"interactions": [interaction(request(messages=ORPHAN), COMPLETION)], "version": 1}
+    path.write_text(json.dumps(data))
+    assert main(["lint", str(path)]) == 1
+    assert (
+        f"{path}: interaction 1: messages[1]: error [orphan-tool-result]" in capsys.readouterr().out
+    )
+
+
+def test_unparseable_json_in_a_directory_is_not_passed_over(tmp_path, capsys) -> None:
+    (tmp_path / "request.json").write_text('{"messages": [')
+    assert main(["lint", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "request.json: not JSON" in err
 
 
 def test_max_age_must_be_days(capsys) -> None:

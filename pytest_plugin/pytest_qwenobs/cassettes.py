@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,22 +64,30 @@ class Recording:
         """The message for requests the cassette had no answer for, or None."""
         if not self.unmatched:
             return None
+        exists = self.path.exists()
         lines = [
             f"qwen_cassette: {len(self.unmatched)} request(s) have no recorded response "
             f"(record mode {self.record_mode!r})",
-            f"  cassette: {_shown(self.path)}"
-            + ("" if self.path.exists() else " (does not exist yet)")
+            f"  cassette: {shown(self.path)}"
+            + ("" if exists else " (does not exist yet)")
             + (f", {len(self.cassette)} recorded interaction(s)" if self.cassette else ""),
         ]
         for request in self.unmatched:
             lines.append(f"  unmatched: {describe_request(request)}")
             lines += [f"    {line}" for line in self._closest(request)]
-        lines += [
-            "Re-record it against the real service with:",
-            f"  pytest {self.nodeid} --qwen-record-mode=once",
-            "(new_episodes keeps what is recorded and adds new requests; rewrite starts over)",
+        return "\n".join(lines + self._rerecord(exists))
+
+    def _rerecord(self, exists: bool) -> list[str]:
+        """The commands that record what is missing. ``once`` records only a cassette that does
+        not exist yet (it never adds to one), so an existing cassette needs another mode."""
+        command = f"pytest {shlex.quote(self.nodeid)} --qwen-record-mode="
+        if not exists:
+            return ["Record it against the real service with:", f"  {command}once"]
+        return [
+            "Re-record it against the real service with one of:",
+            f"  {command}new_episodes    (keeps the recorded interactions, adds the missing ones)",
+            f"  {command}rewrite         (deletes the cassette and records the test from scratch)",
         ]
-        return "\n".join(lines)
 
     def _closest(self, request: Any) -> list[str]:
         """The recorded request nearest to ``request`` and how the two differ."""
@@ -114,7 +123,8 @@ class Recording:
 _MAX_DIFFS = 12
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
+    """``path`` from the working directory when it is under it, as failure messages show it."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:

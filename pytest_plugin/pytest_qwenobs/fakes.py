@@ -4,10 +4,11 @@ session server whose script and call log change with every test."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from qwenobs.fake.engine import Request
     from qwenobs.fake.server import FakeServer
 
+    from .options import OptionMistake
+
 # Settings the plugin reads; every other key goes to ``FakeDashScope(...)``.
 PLUGIN_KEYS = ("allow_unused", "hosts")
 
@@ -27,23 +30,40 @@ class FakeSettings:
     fake_kwargs: Mapping[str, Any]
     allow_unused: bool = False
     hosts: tuple[str, ...] = ()
+    origins: Mapping[str, str] = field(default_factory=dict)  # option -> where the user wrote it
 
     @classmethod
     def merge(cls, config: Mapping[str, Any], marker: Mapping[str, Any]) -> FakeSettings:
-        """The marker's options win over the ``qwen_fake_config`` fixture's."""
+        """The marker's options win over the ``qwen_fake_config`` fixture's; a wrong value
+        raises ``OptionMistake`` naming the one of the two it came from."""
+        from qwenobs.checks import wrong_type
         from qwenobs.config import host_names
 
+        from .options import CONFIG_FAKE, MARKER_FAKE, OptionMistake
+
         merged = {**config, **marker}
+        origins = {key: MARKER_FAKE if key in marker else CONFIG_FAKE for key in merged}
         kwargs = {k: v for k, v in merged.items() if k not in PLUGIN_KEYS}
-        where = "@pytest.mark.qwen_fake (or the qwen_fake_config fixture)"
         allow_unused = merged.get("allow_unused", False)
         if not isinstance(allow_unused, bool):
-            raise TypeError(
-                f"{where}: allow_unused must be True or False, got "
-                f"{type(allow_unused).__name__} {allow_unused!r}"
+            where = origins["allow_unused"]
+            raise OptionMistake(
+                str(wrong_type(where, "allow_unused", allow_unused, "True or False"))
             )
-        hosts = tuple(host_names(merged.get("hosts", ()), where))
-        return cls(kwargs, allow_unused, hosts)
+        try:
+            hosts = tuple(host_names(merged.get("hosts", ()), origins.get("hosts", MARKER_FAKE)))
+        except (TypeError, ValueError) as exc:
+            raise OptionMistake(str(exc)) from None
+        return cls(kwargs, allow_unused, hosts, origins)
+
+    def mistake(self, error: Exception) -> OptionMistake | None:
+        """``FakeDashScope(...)``'s error about one of these options, naming the marker or the
+        fixture it was written in (None: not about an option)."""
+        from .options import MARKER_FAKE, reworded
+
+        return reworded(
+            error, "FakeDashScope()", lambda option: self.origins.get(option, MARKER_FAKE)
+        )
 
 
 def unused_answers(fake: FakeDashScope) -> list[str]:
@@ -129,9 +149,12 @@ class QwenServer:
     queues the responses of a cassette to be served in order, paced like the fake's streams.
     """
 
-    def __init__(self, server: FakeServer, board: Switchboard, fake: FakeDashScope) -> None:
+    def __init__(
+        self, server: FakeServer, board: Switchboard, fake: FakeDashScope, test_file: Path
+    ) -> None:
         self._server = server
         self._board = board
+        self._test_file = test_file  # play()'s relative paths start next to it
         self.fake = fake
         self.reply = fake.reply
         self.fail = fake.fail
@@ -158,25 +181,36 @@ class QwenServer:
 
     def play(
         self,
-        cassette: str | Path,
+        cassette: str | os.PathLike[str],
         *,
         first_chunk_delay: float | None = None,
         chunk_delay: float | None = None,
     ) -> int:
         """Serve a cassette's recorded responses, one per chat request, in recorded order.
 
-        Recorded streams go out event by event after ``first_chunk_delay`` and ``chunk_delay``
-        (default: the fake's timing); a JSON answer after ``first_chunk_delay``. Requests are not
-        matched against the recording. Returns how many responses were queued; ones never
-        requested fail the test like unused replies.
+        ``cassette``: a path relative to the test's file (as ``qwen_cassette`` and
+        ``qwen_replay`` read theirs), or absolute. Recorded streams go out event by event after
+        ``first_chunk_delay`` and ``chunk_delay`` (default: the fake's timing); a JSON answer
+        after ``first_chunk_delay``. Requests are not matched against the recording. Returns how
+        many responses were queued; ones never requested fail the test like unused replies. A
+        missing or unreadable cassette fails the test with one line naming it.
         """
-        from qwenobs.fake.playback import recorded_responses
+        __tracebackhide__ = True
+        from qwenobs import checks
 
+        where = "qwen_server.play()"
+        if not isinstance(cassette, str | os.PathLike):
+            raise checks.wrong_type(where, "cassette", cassette, "a str or a path")
+        checks.seconds(where, "first_chunk_delay", first_chunk_delay)
+        checks.seconds(where, "chunk_delay", chunk_delay)
+        from .cassettes import resolve_path
+
+        path = resolve_path(self._test_file, cassette)
         timing = self.fake.timing
         first = timing.first_chunk_delay if first_chunk_delay is None else first_chunk_delay
         every = timing.chunk_delay if chunk_delay is None else chunk_delay
-        responses = recorded_responses(Path(cassette), first, every)
-        self.played_paths.append(Path(cassette))
+        responses = _recorded(path, Path(cassette), self._test_file, first, every)
+        self.played_paths.append(path)
         self._board.queue(responses)
         return len(responses)
 
@@ -184,3 +218,33 @@ class QwenServer:
     def pending_played(self) -> int:
         """Recorded responses from ``play`` still waiting for a request."""
         return len(self._board.played)
+
+
+def _recorded(path: Path, given: Path, test_file: Path, first: float, every: float) -> list[Any]:
+    """The responses of the cassette at ``path``, or the test failed with one line saying why."""
+    __tracebackhide__ = True
+    import pytest
+
+    from qwenobs.fake.playback import recorded_responses
+
+    from .cassettes import shown
+
+    if not path.is_file():
+        message = f"qwen_server.play: no cassette at {shown(path)}"
+        if not given.is_absolute():
+            message += f" (a relative path starts next to the test file, {shown(test_file)})"
+            from_cwd = Path.cwd() / given
+            if from_cwd.is_file():  # where play() used to look: say how to reach it now
+                moved = os.path.relpath(from_cwd, test_file.parent)
+                message += f"; {given} from the working directory is play({moved!r})"
+        pytest.fail(message, pytrace=False)
+    try:
+        return recorded_responses(path, first, every)
+    except Exception:  # vcrpy's loader fails in many ways on a file that is no cassette
+        from qwenobs.cassettes import NotACassette, read
+
+        try:
+            read(path)
+        except NotACassette as exc:
+            pytest.fail(f"qwen_server.play: {exc}", pytrace=False)
+        raise

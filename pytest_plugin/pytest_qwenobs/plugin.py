@@ -46,6 +46,8 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for line in options.MARKERS:
         config.addinivalue_line("markers", line)
+    if not (config.getoption("help", False) or config.getoption("version", False)):
+        options.check_settings(config)  # --help stays readable, to look up the right value
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -103,17 +105,28 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     return result
 
 
+# The fixtures a test asks for; a missing dependency of any of them names the plugin's extra.
+_FIXTURES = frozenset({"qwen_fake", "qwen_server", "qwen_spans", "qwen_cassette"})
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: Any) -> Iterator[Any]:
-    # A qwen_* fixture on an install without the extra it needs: one line naming the extra.
+    # A mistake in a marker or a *_config fixture, or an install without the extra a fixture
+    # needs: the test's setup errors with one line, no traceback through the plugin.
     try:
         return (yield)
+    except options.OptionMistake as exc:
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     except ImportError as exc:
         from qwenobs.errors import MissingExtra
 
         if not isinstance(exc, MissingExtra):
             raise
-        raise pytest.fail.Exception(f"{fixturedef.argname}: {exc}", pytrace=False) from None
+        name = fixturedef.argname
+        # The plugin's own fixtures need its extra, whichever part (fake, cassettes) is missing;
+        # a fixture of the suite's own that uses the library needs what the library says.
+        line = f"{exc.what}: {options.INSTALL}" if name in _FIXTURES else str(exc)
+        raise pytest.fail.Exception(f"{name}: {line}", pytrace=False) from None
 
 
 # -- the cost summary ------------------------------------------------------------------------
@@ -124,7 +137,7 @@ def _ledger(config: pytest.Config) -> Ledger:
     if ledger is None:
         from .costs import Ledger
 
-        ledger = config.stash[_LEDGER] = Ledger(config.getini("qwen_cost_region") or None)
+        ledger = config.stash[_LEDGER] = Ledger(options.cost_region(config))
     return ledger
 
 
@@ -232,10 +245,16 @@ def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[A
     options.check_config("qwen_fake_config", config, accepted)
     settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake", accepted))
     replay = request.node.get_closest_marker("qwen_replay")
-    if replay is None:
-        fake = FakeDashScope(**settings.fake_kwargs)
-    else:
-        fake = _replaying_fake(request, replay, settings.fake_kwargs)
+    try:
+        if replay is None:
+            fake = FakeDashScope(**settings.fake_kwargs)
+        else:
+            fake = _replaying_fake(request, replay, settings.fake_kwargs)
+    except (TypeError, ValueError) as exc:
+        mistake = settings.mistake(exc)
+        if mistake is None:
+            raise
+        raise mistake from None
     _add_check(request, lambda failed: _internal_errors(fake))
     request.config.hook.pytest_qwen_fake_created(fake=fake, request=request)
     return fake, settings
@@ -254,15 +273,26 @@ def _replaying_fake(
     options.check_marker(
         "qwen_replay", marker.args, marker.kwargs, accepted, ("source", "trace_id")
     )
+    from qwenobs.replay import ReplayUnavailable
+
     kwargs = dict(marker.kwargs)
     source = marker.args[0] if marker.args else kwargs.pop("source", None)
     if source is None:
-        raise pytest.UsageError("qwen_replay needs the recording: @pytest.mark.qwen_replay(PATH)")
+        raise options.OptionMistake(
+            "@pytest.mark.qwen_replay needs the recording: @pytest.mark.qwen_replay(PATH)"
+        )
     allow_unplayed = kwargs.pop("allow_unplayed", False)
     text = str(source)
     if "://" not in text:
         text = str(resolve_path(Path(str(request.node.path)), text))
-    fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **fake_kwargs)
+    try:
+        fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **fake_kwargs)
+    except (TypeError, ValueError) as exc:
+        # The recording (missing, or not one a replay can use) or one of the marker's options
+        # ("pace must be ..."); the fake's own options are named by the caller.
+        if isinstance(exc, ReplayUnavailable) or str(exc).split(" ", 1)[0] in accepted:
+            raise options.OptionMistake(f"@pytest.mark.qwen_replay: {exc}") from None
+        raise
 
     def check(failed: bool) -> str | None:
         from qwenobs.replay import ReplayMismatch
@@ -322,10 +352,7 @@ def qwen_fake(
 
 @pytest.fixture(scope="session")
 def _qwen_loopback() -> Iterator[tuple[Any, Switchboard]]:
-    from qwenobs.extras import need
     from qwenobs.fake import FakeDashScope
-
-    need("aiohttp", "testing", "qwen_server")
     from qwenobs.fake.server import FakeServer
 
     from .fakes import Switchboard
@@ -338,18 +365,21 @@ def _qwen_loopback() -> Iterator[tuple[Any, Switchboard]]:
 
 @pytest.fixture
 def qwen_server(
-    request: pytest.FixtureRequest,
-    qwen_fake_config: dict[str, Any],
-    _qwen_loopback: tuple[Any, Switchboard],
+    request: pytest.FixtureRequest, qwen_fake_config: dict[str, Any]
 ) -> Iterator[QwenServer]:
     """The fake DashScope behind a real loopback HTTP server (one for the session; the script
     and call log are this test's): ``reply``, ``fail``, ``route``, ``calls``, ``base_url``,
     ``client()``, ``async_client()``, and ``play(cassette)`` to serve a recorded stream."""
+    from qwenobs.extras import need
+
+    # Checked here, per test: a session fixture's failure would be replayed with its traceback.
+    need("aiohttp", options.EXTRA, "the loopback server")
     from .fakes import QwenServer, unused_answers
 
-    server, board = _qwen_loopback
     fake, settings = _new_fake(request, qwen_fake_config)
-    qwen = QwenServer(server, board, fake)
+    board: Switchboard
+    server, board = request.getfixturevalue("_qwen_loopback")
+    qwen = QwenServer(server, board, fake, Path(str(request.node.path)))
     if not settings.allow_unused:
 
         def pending() -> list[str]:
@@ -381,13 +411,22 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     import qwenobs
     from qwenobs.extras import need
 
-    need("opentelemetry.sdk", "testing", "qwen_spans")
+    need("opentelemetry.sdk", options.EXTRA, "the in-memory span pipeline")
     from .spans import PROVIDERS, QwenSpans
 
     accepted = options.keyword_names(qwenobs.instrument, leave_out=PROVIDERS)
+    settings = _marker_kwargs(request, "qwen_spans", accepted)
     spans_file = _spans_file(request.config)
     spans = QwenSpans(test=request.node.nodeid if spans_file else None)
-    spans.instrument(**_marker_kwargs(request, "qwen_spans", accepted))
+    try:
+        spans.instrument(**settings)
+    except (TypeError, ValueError) as exc:
+        spans.close()
+        where = "@pytest.mark.qwen_spans"
+        mistake = options.reworded(exc, "qwenobs.instrument()", lambda option: where)
+        if mistake is None:
+            raise
+        raise mistake from None
     try:
         yield spans
     finally:
@@ -413,9 +452,10 @@ def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str
     ``.requests``, ``.data``); requesting it without the marker uses the default path."""
     from qwenobs.extras import need
 
-    need("vcr", "testing", "qwen_cassette")
+    need("vcr", options.EXTRA, "recording cassettes")
     from .cassettes import Recording, default_path, recording, resolve_path
 
+    options.check_config("qwen_cassette_config", qwen_cassette_config, None)
     marker = request.node.get_closest_marker("qwen_cassette")
     args = marker.args if marker else ()
     kwargs = marker.kwargs if marker else {}
@@ -423,7 +463,7 @@ def qwen_cassette(request: pytest.FixtureRequest, qwen_cassette_config: dict[str
     test_file = Path(str(request.node.path))
     given = args[0] if args else kwargs.get("path")
     if given is not None and not isinstance(given, str | os.PathLike):
-        raise TypeError(
+        raise options.OptionMistake(
             "@pytest.mark.qwen_cassette: path must be a str or a path (relative to the test "
             f"module), got {type(given).__name__} {given!r}"
         )

@@ -81,6 +81,8 @@ class QwenSpans:
     def _put_back(self) -> None:
         import qwenobs
 
+        if not self._instrumented:  # put back already (instrument() failed), or never changed
+            return
         qwenobs.uninstrument()
         if self._previous is not None:
             self._previous.restore()

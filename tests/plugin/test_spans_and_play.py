@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 
 def test_span_helpers(suite):
     suite.test(
@@ -142,3 +144,83 @@ def test_play_a_recorded_stream_through_the_server_with_the_fakes_timing(suite):
             "  play: 1 recorded response(s) never served",
         ]
     )
+
+
+def test_play_reads_a_relative_path_next_to_the_test_file_like_the_markers(suite):
+    # The suite lives in tests/ and pytest runs from the project root: the path that
+    # qwen_cassette's default names (cassettes/<module>/<test>.yaml) is the one play() reads.
+    tests = suite.path / "tests"
+    tests.mkdir()
+    (tests / "test_agent.py").write_text(
+        textwrap.dedent(
+            """
+            import app, pytest
+
+            @pytest.mark.qwen_cassette
+            def test_real_answer():
+                assert app.ask("please stream", stream=True) == "streamed answer from the service"
+            """
+        )
+    )
+    suite.run("--qwen-record-mode=once", "tests/test_agent.py").assert_outcomes(passed=1)
+    assert (tests / "cassettes" / "test_agent" / "test_real_answer.yaml").is_file()
+    (tests / "test_ui.py").write_text(
+        textwrap.dedent(
+            """
+            from pathlib import Path
+
+            def test_relative(qwen_server):
+                assert qwen_server.play("cassettes/test_agent/test_real_answer.yaml") == 1
+                stream = qwen_server.client().chat.completions.create(
+                    model="qwen-plus", messages=[{"role": "user", "content": "x"}], stream=True
+                )
+                text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+                assert text == "streamed answer from the service"
+
+            def test_absolute(qwen_server):
+                path = Path(__file__).parent / "cassettes/test_agent/test_real_answer.yaml"
+                assert qwen_server.play(path) == 1
+                qwen_server.client().chat.completions.create(
+                    model="qwen-plus", messages=[{"role": "user", "content": "x"}]
+                )
+
+            def test_missing(qwen_server):
+                qwen_server.play("cassettes/test_agent/no_such_test.yaml")
+
+            def test_from_the_working_directory(qwen_server):
+                qwen_server.play("tests/cassettes/test_agent/test_real_answer.yaml")
+            """
+        )
+    )
+    result = suite.run("tests/test_ui.py")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_missing _*",
+            "qwen_server.play: no cassette at tests/cassettes/test_agent/no_such_test.yaml (a "
+            "relative path starts next to the test file, tests/test_ui.py)",
+            "*_ test_from_the_working_directory _*",
+            "qwen_server.play: no cassette at tests/tests/cassettes/test_agent/"
+            "test_real_answer.yaml (a relative path starts next to the test file, "
+            "tests/test_ui.py); tests/cassettes/test_agent/test_real_answer.yaml from the working"
+            " directory is play('cassettes/test_agent/test_real_answer.yaml')",
+        ]
+    )
+    text = result.stdout.str()
+    assert "Traceback" not in text and "FileNotFoundError" not in text and "playback.py" not in text
+
+
+def test_play_fails_in_one_line_on_a_file_that_is_not_a_cassette(suite):
+    (suite.path / "notes.yaml").write_text("jobs: [lint]\n")
+    suite.test(
+        """
+        def test_not_a_cassette(qwen_server):
+            qwen_server.play("notes.yaml")
+        """
+    )
+    result = suite.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["qwen_server.play: *notes.yaml: not a cassette (no 'interactions' list)"]
+    )
+    assert "Traceback" not in result.stdout.str()
