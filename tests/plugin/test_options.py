@@ -198,7 +198,7 @@ def test_marker_mistakes_fail_the_test_naming_the_option(suite):
             f"@pytest.mark.qwen_fake: unknown option(s) chunkdelay; {fake_options}*",
             "@pytest.mark.qwen_fake: allow_unused must be True or False, got str 'yes'",
             "@pytest.mark.qwen_fake: hosts must be a list of host names*"
-            "got 'https://llm.internal/v1'",
+            "got 'https://llm.internal/v1'*",
             "@pytest.mark.qwen_fake: chunk_size must be an int from 1 up, got 0",
             "@pytest.mark.qwen_fake: chunk_delay must be a number of seconds from 0 to 3600, "
             "got str 'fast'",
