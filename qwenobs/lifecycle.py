@@ -207,20 +207,20 @@ class Telemetry:
     def _log_findings(self, model: str, findings: list[Finding]) -> None:
         """Errors sent anyway ("warn" mode) are logged on every call; each warning once per
         process for each place in the application that makes such a call."""
-        errors_found = [f for f in findings if f.is_error]
-        if errors_found and self.settings.validate == "warn":
+        warnings = [f for f in findings if not f.is_error]
+        if len(warnings) < len(findings) and self.settings.validate == "warn":
             log.warning(
                 "qwenobs: chat %s sent although DashScope will reject it: %s",
                 model,
-                "; ".join(f"{f.rule} at {f.where}: {f.message}" for f in errors_found),
+                "; ".join(f"{f.rule} at {f.where}: {f.message}" for f in findings if f.is_error),
             )
-        if len(errors_found) == len(findings):
+        if not warnings:
             return
         site = _call_site()
-        for f in findings:
+        for f in warnings:
             # An unknown model is the same news wherever it is called from.
             key = (f.rule, model if f.rule == "unknown-model" else site)
-            if f.is_error or key in self._warned:
+            if key in self._warned:
                 continue
             self._warned.add(key)
             log.warning(
