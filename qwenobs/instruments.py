@@ -37,7 +37,7 @@ try:  # the API's stand-in for the global meter until a provider is set (a priva
 except ImportError:  # pragma: no cover - a future API without it: every meter counts as real
     _ProxyMeter = None
 
-QUEUE_LIMIT = 4096  # calls; about 1.5 MiB with their span contexts
+QUEUE_LIMIT = 4096  # calls; about 2.5 MiB with their span contexts
 
 
 class MetricKey(NamedTuple):
