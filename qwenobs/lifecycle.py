@@ -5,7 +5,7 @@ and asks ``Telemetry.plan`` for a ``TracedCall``. The call's ``body`` is what th
 request's own, or a copy qwenobs rewrote: the usage chunk asked for, a forced answer), unless
 ``blocked`` says to raise instead. The hook then reports what came back: a completion, a stream's
 chunks through a ``StreamState``, or an exception. The span ends exactly once and the call's
-measurements are queued for the metrics.
+measurements are queued for the metrics (when a meter provider is set).
 
 Nothing here breaks the user's call: planning and ending are guarded, and an internal error is
 logged once per cause. The one deliberate raise is ``blocked`` (QwenValidationError, a loop guard).
