@@ -5,8 +5,10 @@
 Timings on shared machines drift by several percent; instruction counts do not. Each workload of
 ``bench_instrument.py`` runs under ``valgrind --tool=cachegrind`` (simulated 32 KiB L1 caches)
 twice, with N and 2N calls after the same warm-up, so start-up cancels out of the difference;
-PYTHONHASHSEED is fixed so dict layouts repeat. Variants: bare, the floor (the SDK span alone)
-and qwenobs, as in bench_instrument.py. Needs valgrind (``apt-get install valgrind``).
+PYTHONHASHSEED is fixed so dict layouts repeat. Variants: bare, the floor (the SDK span alone:
+qwenobs's span copied, emitted as constants) and qwenobs, as in bench_instrument.py, and for the
+non-streaming call qwenobs with no meter provider (traces only, as the peers comparison runs).
+Needs valgrind (``apt-get install valgrind``).
 
 Instructions are not time: the extra code also misses the CPU caches more often than the SDK's
 own hot loop, which is why the timed ratios come out higher than these.
@@ -71,7 +73,10 @@ def count(variant: str, workload: str, n: int) -> dict[str, int]:
 def main() -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: apt-get install valgrind")
-    variants = {"ns": ("bare", "floor", "qwenobs"), "long": ("bare", "qwenobs")}
+    variants = {
+        "ns": ("bare", "floor", "qwenobs", "qwenobs-no-meter"),
+        "long": ("bare", "qwenobs"),
+    }
     variants["short"] = variants["long"]
     jobs = [(v, w, n * k) for w, (n, _) in WORKLOADS.items() for v in variants[w] for k in (1, 2)]
     print(f"{len(jobs)} valgrind runs ...", file=sys.stderr)

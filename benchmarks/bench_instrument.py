@@ -36,6 +36,7 @@ import json
 import os
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,7 @@ from openai import _base_client
 from rig import LONG, SHORT, STREAMS, Rig, Series, measure, med, paired, us
 
 import qwenobs
+from qwenobs.instruments import QUEUE_LIMIT
 
 
 def table_calls(results: dict[str, Series], labels: dict[str, str]) -> list[str]:
@@ -137,6 +139,38 @@ def memory(rig: Rig, counts: dict[str, int], warmup: int) -> list[str]:
         lines.append(
             f"| {variant} | {calls:,} | {rss0:,} | {rss1:,} | {rss1 - rss0:+,} | "
             f"{obj1 - obj0:+,} | {(obj1 - obj0) * 1000 / calls:+.2f} | {rss1 - rss_half:+,} |"
+        )
+    rig.set("bare")
+    return lines
+
+
+def retained_without_meter(rig: Rig, calls: int) -> list[str]:
+    """What stays alive after ``calls`` non-streaming calls when no meter provider is set: the
+    measurements have nowhere to go, so nothing may be kept for them. Live objects (gc) and
+    bytes still allocated (tracemalloc), against bare calls in the same run."""
+    lines = [
+        "| variant | calls | live objects after | KiB still allocated after |",
+        "|---|---:|---:|---:|",
+    ]
+    for variant in ("bare", "qwenobs-no-meter"):
+        rig.set(variant)
+        for _ in range(200):
+            rig.ns_call()
+        rig.spans.clear()
+        gc.collect()
+        tracemalloc.start()
+        objects0, bytes0 = len(gc.get_objects()), tracemalloc.get_traced_memory()[0]
+        for i in range(calls):
+            rig.ns_call()
+            if i % 1000 == 999:
+                rig.spans.clear()
+        rig.spans.clear()
+        gc.collect()
+        objects1, bytes1 = len(gc.get_objects()), tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        name = "qwenobs, no meter provider" if variant != "bare" else variant
+        lines.append(
+            f"| {name} | {calls:,} | {objects1 - objects0:+,} | {(bytes1 - bytes0) / 1024:+,.1f} |"
         )
     rig.set("bare")
     return lines
@@ -306,6 +340,7 @@ def main() -> None:
     results = measure(rig, plan, rounds)
     print("memory ...", file=sys.stderr)
     mem = memory(rig, {"bare": mem_control, "qwenobs": mem_calls}, warmup)
+    no_meter = retained_without_meter(rig, QUEUE_LIMIT + (1_000 if args.quick else 2_000))
     elapsed = time.perf_counter() - t0
 
     from importlib.metadata import version
@@ -349,6 +384,12 @@ def main() -> None:
     print(
         f"\nTarget: flat. gc objects counted after gc.collect(); the bare control runs "
         f"{mem_control:,} calls to keep the run short.\n"
+    )
+    print("## Memory with no meter provider\n")
+    print("\n".join(no_meter))
+    print(
+        f"\nMore calls than the metric queue holds ({QUEUE_LIMIT:,}), none collecting: with no "
+        "meter provider qwenobs keeps nothing for its measurements. Target: the same as bare.\n"
     )
     print("## Where the per-call time goes\n")
     print("\n".join(breakdown(rig, med(results["ns"].cpu["bare"]))))

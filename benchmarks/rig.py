@@ -26,9 +26,10 @@ import openai
 from openai import _base_client
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -199,57 +200,59 @@ def async_client(handler: Callable) -> openai.AsyncOpenAI:
 ORIGINAL_SYNC = _base_client.SyncAPIClient.request
 ORIGINAL_ASYNC = _base_client.AsyncAPIClient.request
 
-# What qwenobs puts on the non-streaming call's span, as constants.
-FLOOR_REQUEST = {
-    "gen_ai.operation.name": "chat",
-    "gen_ai.provider.name": "dashscope",
-    "gen_ai.request.model": "qwen-plus",
-    "gen_ai.request.stream": False,
-    "gen_ai.request.max_tokens": 512,
-    "gen_ai.request.temperature": 0.2,
-    "server.address": "dashscope.aliyuncs.com",
-    "server.port": 443,
-    "dashscope.tool.rounds": 1,
-}
-FLOOR_RESPONSE = {
-    "gen_ai.response.id": "chatcmpl-ns-1",
-    "gen_ai.response.model": "qwen-plus",
-    "gen_ai.response.finish_reasons": ("stop",),
-    "dashscope.response.reasoning.chars": 41,
-    "dashscope.response.tool_calls": 0,
-    "gen_ai.usage.input_tokens": 1234,
-    "gen_ai.usage.output_tokens": 56,
-    "gen_ai.usage.cache_read.input_tokens": 1024,
-    "gen_ai.usage.reasoning.output_tokens": 33,
-    "dashscope.request_id": "rid-bench-ns",
-}
+
+@dataclass(frozen=True)
+class SpanShape:
+    """What qwenobs's span of the non-streaming call carries, copied from a real one: the
+    attributes it starts with, its events, and the attributes set when the response is in."""
+
+    name: str
+    request: dict[str, Any]
+    events: tuple[tuple[str, dict[str, Any]], ...]
+    response: dict[str, Any]
 
 
-def span_floor(tracer: Any) -> None:
+class _StartAttributes(SpanProcessor):
+    """A span processor noting the attributes each span starts with."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.seen.append(dict(span.attributes or {}))
+
+
+def span_floor(tracer: Any, shape: SpanShape) -> None:
     """The least any instrumentation emitting qwenobs's span can do: start the span with the
-    request attributes, make it current for the call, set the response attributes, end it.
-    No reading of the request or response, no validation, no metrics: the OpenTelemetry SDK's
-    own cost for this span. Non-streaming calls only."""
+    request attributes, add its events, make it current for the call, set the response
+    attributes, end it. No reading of the request or response, no validation, no metrics: the
+    OpenTelemetry SDK's own cost for this span. Non-streaming calls only."""
+
+    def start() -> Any:
+        span = tracer.start_span(shape.name, kind=SpanKind.CLIENT, attributes=shape.request)
+        for name, attributes in shape.events:
+            span.add_event(name, attributes)
+        return span
 
     def sync_request(self: Any, *args: Any, **kwargs: Any) -> Any:
-        span = tracer.start_span("chat qwen-plus", kind=SpanKind.CLIENT, attributes=FLOOR_REQUEST)
+        span = start()
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             result = ORIGINAL_SYNC(self, *args, **kwargs)
         finally:
             otel_context.detach(token)
-        span.set_attributes(FLOOR_RESPONSE)
+        span.set_attributes(shape.response)
         span.end()
         return result
 
     async def async_request(self: Any, *args: Any, **kwargs: Any) -> Any:
-        span = tracer.start_span("chat qwen-plus", kind=SpanKind.CLIENT, attributes=FLOOR_REQUEST)
+        span = start()
         token = otel_context.attach(trace.set_span_in_context(span))
         try:
             result = await ORIGINAL_ASYNC(self, *args, **kwargs)
         finally:
             otel_context.detach(token)
-        span.set_attributes(FLOOR_RESPONSE)
+        span.set_attributes(shape.response)
         span.end()
         return result
 
@@ -272,12 +275,37 @@ class Rig:
         self.ac_ns = async_client(ns_handler)
         self.loop = asyncio.new_event_loop()
         self.variant = "bare"
+        self.shape = self._copy_span()
+
+    def _copy_span(self) -> SpanShape:
+        """qwenobs's span of one non-streaming call, for the floor to emit as constants (traced
+        on a provider of its own, which also notes the attributes the span starts with)."""
+        starts, exported = _StartAttributes(), InMemorySpanExporter()
+        provider = TracerProvider()
+        provider.add_span_processor(starts)
+        provider.add_span_processor(SimpleSpanProcessor(exported))
+        qwenobs.instrument(
+            tracer_provider=provider, meter_provider=NoOpMeterProvider(), validate="raise"
+        )
+        try:
+            self.ns_call()
+        finally:
+            qwenobs.uninstrument()
+        (span,), (at_start,) = exported.get_finished_spans(), starts.seen
+        final = dict(span.attributes or {})
+        return SpanShape(
+            span.name,
+            at_start,
+            tuple((e.name, dict(e.attributes or {})) for e in span.events),
+            {k: v for k, v in final.items() if k not in at_start},
+        )
 
     def set(self, variant: str) -> None:
-        """``bare`` / ``bare-aa``: the SDK alone; ``floor``: the SDK span alone; ``qwenobs``."""
+        """``bare`` / ``bare-aa``: the SDK alone; ``floor``: the SDK span alone; ``qwenobs``;
+        ``qwenobs-no-meter``: qwenobs with no meter provider (the global one, never set here)."""
         if variant == self.variant:
             return
-        if self.variant == "qwenobs":
+        if self.variant.startswith("qwenobs"):
             qwenobs.uninstrument()
         elif self.variant == "floor":
             _base_client.SyncAPIClient.request = ORIGINAL_SYNC
@@ -288,12 +316,14 @@ class Rig:
                 meter_provider=self.meter_provider,
                 validate="raise",
             )
+        elif variant == "qwenobs-no-meter":
+            qwenobs.instrument(tracer_provider=self.tracer_provider, validate="raise")
         elif variant == "floor":
-            span_floor(self.tracer_provider.get_tracer("floor"))
+            span_floor(self.tracer_provider.get_tracer("floor"), self.shape)
         self.variant = variant
         patched = _base_client.SyncAPIClient.request is not ORIGINAL_SYNC
         apatched = _base_client.AsyncAPIClient.request is not ORIGINAL_ASYNC
-        wanted = variant in ("qwenobs", "floor")
+        wanted = variant in ("qwenobs", "qwenobs-no-meter", "floor")
         if (patched, apatched) != (wanted, wanted):
             raise RuntimeError(f"request methods patched={patched}/{apatched} under {variant}")
 
@@ -342,7 +372,7 @@ class Rig:
 
     def check(self) -> list[str]:
         """One instrumented call of each kind: the spans and the usage chunk behave as expected,
-        and the floor's span carries the same attributes as qwenobs's."""
+        and the floor's span carries the same attributes and events as qwenobs's."""
         notes = []
         self.set("qwenobs")
         self.spans.clear()
@@ -374,9 +404,11 @@ class Rig:
             f"caller sees {seen[0]} / {seen[1]} chunks; qwenobs reads {LONG.size} / {SHORT.size} "
             "(the usage chunk is requested and hidden)"
         )
+        if spans and [e.name for e in spans[0].events] != [e.name for e in floor.events]:
+            notes.append(f"the floor's events differ from qwenobs's: {floor.events}")
         notes.append(
-            f"the floor's span has the {len(floor.attributes or {})} attributes of qwenobs's "
-            "non-streaming span"
+            f"the floor's span has the {len(floor.attributes or {})} attributes and "
+            f"{len(floor.events)} events of qwenobs's non-streaming span"
         )
         return notes
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from . import semconv as sc
-from .cost import Cost
+from .catalog.prices import Prices
 from .fields import field, jsonable, message_text
 from .scrub import SCRUBBED, SECRET_JSON_KEYS
 from .streaming import StreamState
@@ -64,11 +64,15 @@ def request_attributes(params: Mapping[str, Any], stream: bool) -> dict:
 
 def usage_attributes(usage: Any) -> dict:
     """Token counts of a response's ``usage``, those that are integers."""
-    if usage is None:
-        return {}
+    attrs: dict[str, Any] = {}
+    if usage is not None:
+        _add_usage(attrs, usage)
+    return attrs
+
+
+def _add_usage(attrs: dict[str, Any], usage: Any) -> None:
     # dict.get for decoded JSON, getattr for SDK objects: the same (obj, name, default).
     get = dict.get if isinstance(usage, dict) else getattr
-    attrs = {}
     value = get(usage, "prompt_tokens", None)
     if type(value) is int:
         attrs[sc.USAGE_INPUT] = value
@@ -76,22 +80,16 @@ def usage_attributes(usage: Any) -> dict:
     if type(value) is int:
         attrs[sc.USAGE_OUTPUT] = value
     details = get(usage, "prompt_tokens_details", None)
-    if details is not None and type(value := field(details, "cached_tokens")) is int:
-        attrs[sc.USAGE_CACHE_READ] = value
+    if details is not None:
+        value = (dict.get if isinstance(details, dict) else getattr)(details, "cached_tokens", None)
+        if type(value) is int:
+            attrs[sc.USAGE_CACHE_READ] = value
     details = get(usage, "completion_tokens_details", None)
-    if details is not None and type(value := field(details, "reasoning_tokens")) is int:
-        attrs[sc.USAGE_REASONING] = value
-    return attrs
-
-
-def _reasoning_text(message: Any) -> Any:
-    if isinstance(message, dict):
-        return message.get("reasoning_content")
-    # Not a declared SDK field: it lives in pydantic's extras (getattr would go the slow way).
-    extra = getattr(message, "__pydantic_extra__", None)
-    if extra is not None:
-        return extra.get("reasoning_content")
-    return getattr(message, "reasoning_content", None)
+    if details is not None:
+        get = dict.get if isinstance(details, dict) else getattr
+        value = get(details, "reasoning_tokens", None)
+        if type(value) is int:
+            attrs[sc.USAGE_REASONING] = value
 
 
 def completion_attributes(completion: Any) -> dict:
@@ -114,12 +112,20 @@ def completion_attributes(completion: Any) -> dict:
             message = get_choice(choice, "message", None)
             if message is None:
                 continue
-            reasoning = _reasoning_text(message)
+            if isinstance(message, dict):
+                reasoning, calls = message.get("reasoning_content"), message.get("tool_calls")
+            else:
+                # Not a declared SDK field: read from pydantic's extras (getattr on an absent
+                # name raises inside pydantic).
+                extras = getattr(message, "__pydantic_extra__", None)
+                reasoning = (
+                    extras.get("reasoning_content")
+                    if extras is not None
+                    else getattr(message, "reasoning_content", None)
+                )
+                calls = getattr(message, "tool_calls", None)
             if isinstance(reasoning, str):
                 reasoning_chars += len(reasoning)
-            calls = (dict.get if isinstance(message, dict) else getattr)(
-                message, "tool_calls", None
-            )
             if isinstance(calls, list):
                 tool_calls += len(calls)
         if reasons:
@@ -129,22 +135,25 @@ def completion_attributes(completion: Any) -> dict:
         attrs[sc.RESPONSE_TOOL_CALLS] = tool_calls
     usage = get(completion, "usage", None)
     if usage is not None:
-        attrs.update(usage_attributes(usage))
+        _add_usage(attrs, usage)
     return attrs
 
 
-def cost_attributes(cost: Cost, genai: bool = False) -> dict[str, Any]:
-    """The call's price; with ``genai``, also the GenAI conventions' proposed cost attributes."""
+def cost_attributes(
+    amount: float, prices: Prices, tier: str, savings: float, genai: bool = False
+) -> dict[str, Any]:
+    """The call's price (``cost.charge``'s figures under ``prices``); with ``genai``, also the
+    GenAI conventions' proposed cost attributes."""
     attrs: dict[str, Any] = {
-        sc.COST_AMOUNT: cost.amount,
-        sc.COST_CURRENCY: cost.currency,
-        sc.COST_TIER: cost.tier,
-        sc.COST_PRICES_AS_OF: cost.prices_as_of,
-        sc.COST_CACHE_SAVINGS: cost.cache_savings,
+        sc.COST_AMOUNT: amount,
+        sc.COST_CURRENCY: prices.currency,
+        sc.COST_TIER: tier,
+        sc.COST_PRICES_AS_OF: prices.as_of,
+        sc.COST_CACHE_SAVINGS: savings,
     }
     if genai:
-        attrs[sc.GENAI_COST_AMOUNT] = cost.amount
-        attrs[sc.GENAI_COST_CURRENCY] = cost.currency
+        attrs[sc.GENAI_COST_AMOUNT] = amount
+        attrs[sc.GENAI_COST_CURRENCY] = prices.currency
         attrs[sc.GENAI_COST_SOURCE] = "local"
     return attrs
 

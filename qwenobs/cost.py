@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .catalog import Catalog, catalog_or_active
 from .catalog.prices import CURRENCIES, Prices
-from .fields import field
+from .fields import field, fields_of
 
 __all__ = ["REGIONS", "Cost", "cost", "region_of"]
 
@@ -33,6 +33,8 @@ EXPLICIT_CREATION = 1.25
 EXPLICIT_HIT = 0.1
 BATCH = 0.5
 _PER = 1_000_000  # prices are per million tokens
+# The parts of a call's amount, in the order ``charge`` gives them.
+BREAKDOWN = ("fresh_input", "cached_input", "cache_creation", "output", "reasoning")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +51,16 @@ class Cost:
     def __str__(self) -> str:
         return f"{self.amount:.6f} {self.currency} ({self.tier})"
 
+    @classmethod
+    def of(cls, prices: Prices, tier: str, parts: tuple[float, ...], savings: float) -> Cost:
+        """The cost ``charge`` worked out under ``prices``."""
+        breakdown = dict(zip(BREAKDOWN, parts, strict=True))
+        return cls(sum(parts), prices.currency, tier, breakdown, savings, prices.as_of)
 
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """The token counts pricing reads from a response's ``usage``."""
+
+class Usage(NamedTuple):
+    """The token counts pricing reads from a response's ``usage``. (A named tuple: read on every
+    priced call, and a frozen dataclass takes three times as long to build.)"""
 
     prompt: int
     completion: int
@@ -64,18 +72,41 @@ class Usage:
     @classmethod
     def of(cls, usage: Any) -> Usage | None:
         """From the SDK's usage object or a dict of the same shape; None without token counts."""
-        prompt, completion = (
-            _int(field(usage, "prompt_tokens")),
-            _int(field(usage, "completion_tokens")),
+        get = dict.get if isinstance(usage, dict) else getattr  # the same (obj, name, default)
+        return cls.counted(
+            get(usage, "prompt_tokens", None),
+            get(usage, "completion_tokens", None),
+            field(get(usage, "prompt_tokens_details", None), "cached_tokens"),
+            field(get(usage, "completion_tokens_details", None), "reasoning_tokens"),
+            usage,
         )
-        if prompt is None or completion is None:
+
+    @classmethod
+    def counted(
+        cls, prompt: Any, completion: Any, cached: Any, reasoning: Any, usage: Any
+    ) -> Usage | None:
+        """From the four token counts as read (any type; None when absent) and the explicit
+        cache fields of ``usage``; None without the prompt and completion counts. A traced call
+        passes the counts on its span, so its cost is worked out on the numbers the span shows."""
+        if not (
+            type(prompt) is int and prompt >= 0 and type(completion) is int and completion >= 0
+        ):
             return None
-        details = field(usage, "prompt_tokens_details")
-        cached = _int(field(details, "cached_tokens")) or 0
-        created = _int(field(details, "cache_creation_input_tokens")) or 0
-        explicit = field(details, "cache_type") == "ephemeral" or created > 0
-        reasoning = _int(field(field(usage, "completion_tokens_details"), "reasoning_tokens")) or 0
-        return cls(prompt, completion, cached, created, explicit, reasoning)
+        created, explicit = _explicit_cache(usage)
+        cached = cached if type(cached) is int and cached > 0 else 0
+        reasoning = reasoning if type(reasoning) is int and reasoning > 0 else 0
+        return tuple.__new__(cls, (prompt, completion, cached, created, explicit, reasoning))
+
+
+def _explicit_cache(usage: Any) -> tuple[int, bool]:
+    """DashScope's explicit cache (``cache_control``) in ``usage.prompt_tokens_details``, fields
+    the SDK does not declare: the tokens written to the cache, and whether the call used it."""
+    details = field(usage, "prompt_tokens_details")
+    if details is None:
+        return 0, False
+    found = fields_of(details)
+    created = _int(found.get("cache_creation_input_tokens")) or 0
+    return created, created > 0 or found.get("cache_type") == "ephemeral"
 
 
 def _int(value: Any) -> int | None:
@@ -109,30 +140,37 @@ def cost(
 
 def price(prices: Prices, u: Usage, *, thinking: bool | None = None, batch: bool = False) -> Cost:
     """The cost of usage ``u`` under ``prices``."""
-    tier, band = prices.band(u.prompt)
-    thought = u.reasoning > 0 if thinking is None else thinking and u.reasoning > 0
-    output_price = band.thinking_output if thought else band.output
-    cache_read = min(u.cached, u.prompt)
-    created = min(u.cache_created, u.prompt - cache_read)
-    fresh = u.prompt - cache_read - created
+    return Cost.of(prices, *charge(prices, u, thinking=thinking, batch=batch))
+
+
+def charge(
+    prices: Prices, u: Usage, *, thinking: bool | None = None, batch: bool = False
+) -> tuple[str, tuple[float, ...], float]:
+    """``price`` without building the ``Cost``: the tier, the parts of the amount in
+    ``BREAKDOWN`` order (their sum is the amount), and the cache savings. A traced call prices
+    with this: its span needs the numbers, and only an agent's total needs a ``Cost``."""
+    prompt, completion, cached, cache_created, explicit, reasoning = u
+    tier, band = prices.band(prompt)
+    thought = reasoning > 0 if thinking is None else thinking and reasoning > 0
+    rate_out = band.thinking_output if thought else band.output
+    cache_read = cached if cached < prompt else prompt
+    created = cache_created if cache_created < prompt - cache_read else prompt - cache_read
+    if reasoning > completion:
+        reasoning = completion
     if batch:  # half price, and no cache discount
-        rate_in, rate_out = band.input * BATCH, output_price * BATCH
-        parts = {"fresh_input": u.prompt * rate_in, "cached_input": 0.0, "cache_creation": 0.0}
+        rate_in, rate_out = band.input * BATCH, rate_out * BATCH
+        fresh_input, cached_input, cache_creation = prompt * rate_in / _PER, 0.0, 0.0
         savings = 0.0
     else:
-        rate_in, rate_out = band.input, output_price
-        hit = EXPLICIT_HIT if u.explicit else IMPLICIT_HIT
-        parts = {
-            "fresh_input": fresh * rate_in,
-            "cached_input": cache_read * rate_in * hit,
-            "cache_creation": created * rate_in * EXPLICIT_CREATION,
-        }
+        rate_in = band.input
+        hit = EXPLICIT_HIT if explicit else IMPLICIT_HIT
+        fresh_input = (prompt - cache_read - created) * rate_in / _PER
+        cached_input = cache_read * rate_in * hit / _PER
+        cache_creation = created * rate_in * EXPLICIT_CREATION / _PER
         savings = cache_read * rate_in * (1 - hit) / _PER
-    reasoning = min(u.reasoning, u.completion)
-    parts["output"] = (u.completion - reasoning) * rate_out
-    parts["reasoning"] = reasoning * rate_out
-    breakdown = {key: value / _PER for key, value in parts.items()}
-    return Cost(sum(breakdown.values()), prices.currency, tier, breakdown, savings, prices.as_of)
+    output = (completion - reasoning) * rate_out / _PER
+    parts = (fresh_input, cached_input, cache_creation, output, reasoning * rate_out / _PER)
+    return tier, parts, savings
 
 
 # -- which region a call is billed in ----------------------------------------------------------

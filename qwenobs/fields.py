@@ -6,6 +6,7 @@ fake all read messages, tool calls and responses through these.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -15,6 +16,20 @@ def field(obj: Any, key: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(key)
     return getattr(obj, key, None)
+
+
+def fields_of(obj: Any) -> Mapping[str, Any]:
+    """Every field of ``obj`` by name, to read with ``.get``, those the SDK does not declare
+    (DashScope's own, such as ``cache_type``) included: a dict as it is; a pydantic 2 model's
+    fields with its extras; else its attributes. Reading an absent name this way costs a dict
+    lookup, where ``getattr`` on a pydantic model raises inside its ``__getattr__``."""
+    if isinstance(obj, dict):
+        return obj
+    extras = getattr(obj, "__pydantic_extra__", None)
+    declared = getattr(obj, "__dict__", None)
+    if type(declared) is not dict:
+        return extras if type(extras) is dict else {}
+    return {**declared, **extras} if type(extras) is dict and extras else declared
 
 
 def message_text(content: Any) -> str:

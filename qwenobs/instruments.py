@@ -10,6 +10,10 @@ counters' callback runs first in every collection. A queue longer than ``QUEUE_L
 new one: memory stays bounded and no single call pays for a backlog. Every measurement reaches the
 same data points in the same collection as if it were recorded at once; its exemplar keeps the
 call's span but takes the hand-over time.
+
+Without a meter provider nothing is queued: a no-op meter drops every measurement, and so does the
+API's stand-in meter until a global provider is set. Once one is set
+(``opentelemetry.metrics.set_meter_provider``), every call that ends from then on is recorded.
 """
 
 from __future__ import annotations
@@ -28,7 +32,12 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from . import semconv as sc
 
-QUEUE_LIMIT = 4096  # calls; about 1.5 MiB with their span contexts
+try:  # the API's stand-in for the global meter until a provider is set (a private class)
+    from opentelemetry.metrics._internal import _ProxyMeter
+except ImportError:  # pragma: no cover - a future API without it: every meter counts as real
+    _ProxyMeter = None
+
+QUEUE_LIMIT = 4096  # calls; about 2.5 MiB with their span contexts
 
 
 class MetricKey(NamedTuple):
@@ -68,7 +77,10 @@ class Instruments:
     """The three GenAI histograms and two DashScope counters of one meter."""
 
     def __init__(self, meter: Meter) -> None:
-        self.enabled = not isinstance(meter, NoOpMeter)
+        # A stand-in meter gets its real meter when a global provider is set: until then nothing
+        # is recorded, and ``recording()`` looks again on every call.
+        self._stand_in = meter if _is_stand_in(meter) else None
+        self.enabled = self._stand_in is None and not isinstance(meter, NoOpMeter)
         self._pending: deque[Measurement] = deque()
         self._flush_lock = threading.Lock()  # one hand-over at a time keeps the sums exact
         _live.add(self)
@@ -110,6 +122,18 @@ class Instruments:
             "(dashscope.cost.currency)",
         )
 
+    def recording(self) -> bool:
+        """Whether a finished call's measurements go anywhere (a meter provider that is not a
+        no-op is set)."""
+        if self.enabled:
+            return True
+        stand_in = self._stand_in
+        if stand_in is None or stand_in._real_meter is None:
+            return False
+        self._stand_in = None  # a provider was set: its meter is the one from now on
+        self.enabled = not isinstance(stand_in._real_meter, NoOpMeter)
+        return self.enabled
+
     def record(
         self,
         key: MetricKey,
@@ -117,9 +141,8 @@ class Instruments:
         attrs: dict[str, Any],
         span_context: SpanContext | None,
     ) -> None:
-        """Queue one finished call; ``attrs`` are its span's attributes."""
-        if not self.enabled:
-            return
+        """Queue one finished call; ``attrs`` are its span's attributes. Callers ask
+        ``recording()`` first, so a call with nowhere to send its numbers builds none."""
         pending = self._pending
         pending.append(
             _new_measurement(
@@ -195,6 +218,14 @@ def _observed_attributes(key: MetricKey | tuple[MetricKey, str]) -> dict[str, An
         return _metric_attributes(key)[0]
     call, currency = key
     return {**_metric_attributes(call)[0], sc.COST_CURRENCY: currency}
+
+
+def _is_stand_in(meter: Meter) -> bool:
+    """Whether ``meter`` is the API's stand-in for the global meter (one that says whether a
+    provider has given it a real meter yet)."""
+    return (
+        _ProxyMeter is not None and isinstance(meter, _ProxyMeter) and hasattr(meter, "_real_meter")
+    )
 
 
 def _histogram(meter: Meter, name: str, unit: str, description: str, buckets: tuple) -> Histogram:

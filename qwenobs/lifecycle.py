@@ -5,7 +5,7 @@ and asks ``Telemetry.plan`` for a ``TracedCall``. The call's ``body`` is what th
 request's own, or a copy qwenobs rewrote: the usage chunk asked for, a forced answer), unless
 ``blocked`` says to raise instead. The hook then reports what came back: a completion, a stream's
 chunks through a ``StreamState``, or an exception. The span ends exactly once and the call's
-measurements are queued for the metrics.
+measurements are queued for the metrics (when a meter provider is set).
 
 Nothing here breaks the user's call: planning and ending are guarded, and an internal error is
 logged once per cause. The one deliberate raise is ``blocked`` (QwenValidationError, a loop guard).
@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from collections.abc import Mapping
+from types import CodeType
 from typing import Any
 
 from opentelemetry.trace import SpanKind, Tracer
@@ -30,11 +31,11 @@ from .budgets import Budget
 from .catalog.prices import CURRENCIES, Prices
 from .config import Settings
 from .conversations import Fingerprints, given_id
-from .cost import Usage, price, region_of
+from .cost import Cost, Usage, charge, region_of
 from .fields import field
 from .instruments import Instruments, new_metric_key
 from .streaming import StreamState
-from .tracing import activate, record_error
+from .tracing import record_error
 from .validation import Conversation, Finding, History, inspect
 
 log = logging.getLogger("qwenobs")
@@ -160,16 +161,19 @@ class Telemetry:
         if settings.capture_content:
             span.set_attributes(at.content_request_attributes(body, params))
 
-        errors_found = [f for f in findings if f.is_error]
-        if errors_found and settings.validate == "raise":
-            call.blocked = errors.QwenValidationError(errors_found, request.endpoint.url)
-            return call
+        if findings and settings.validate == "raise":
+            errors_found = [f for f in findings if f.is_error]
+            if errors_found:
+                call.blocked = errors.QwenValidationError(errors_found, request.endpoint.url)
+                return call
         if run is not None:
             call.agent = run
             call.blocked = run.guard(span, body, conv)
             if call.blocked is not None:
                 return call
-        limits = self._budgets(run)
+        limits = budgets.active()
+        if settings.budget is not None or run is not None:
+            limits = self._budgets(limits, run)
         if limits:
             call.budgets = limits
             call.blocked = _first_error(b.check(request.endpoint.currency) for b in limits)
@@ -192,10 +196,9 @@ class Telemetry:
             call.hide_usage = True
         return call
 
-    def _budgets(self, run: Any) -> tuple[Budget, ...]:
-        """Every spending limit a call here counts toward: the process's, the blocks', the
-        agent's."""
-        found = budgets.active()
+    def _budgets(self, found: tuple[Budget, ...], run: Any) -> tuple[Budget, ...]:
+        """Every spending limit a call here counts toward: the process's, the blocks'
+        (``found``), the agent's."""
         if self.settings.budget is not None:
             found = (self.settings.budget, *found)
         if run is not None and run.budget is not None:
@@ -205,26 +208,26 @@ class Telemetry:
     def _log_findings(self, model: str, findings: list[Finding]) -> None:
         """Errors sent anyway ("warn" mode) are logged on every call; each warning once per
         process for each place in the application that makes such a call."""
-        errors_found = [f for f in findings if f.is_error]
-        if errors_found and self.settings.validate == "warn":
+        warnings = [f for f in findings if not f.is_error]
+        if len(warnings) < len(findings) and self.settings.validate == "warn":
             log.warning(
                 "qwenobs: chat %s sent although DashScope will reject it: %s",
                 model,
-                "; ".join(f"{f.rule} at {f.where}: {f.message}" for f in errors_found),
+                "; ".join(f"{f.rule} at {f.where}: {f.message}" for f in findings if f.is_error),
             )
-        if len(errors_found) == len(findings):
+        if not warnings:
             return
         site = _call_site()
-        for f in findings:
+        for f in warnings:
             # An unknown model is the same news wherever it is called from.
             key = (f.rule, model if f.rule == "unknown-model" else site)
-            if f.is_error or key in self._warned:
+            if key in self._warned:
                 continue
             self._warned.add(key)
             log.warning(
                 "qwenobs: chat %s from %s: %s (%s, logged once for this call site): %s",
                 model,
-                site,
+                ":".join(map(str, site)),
                 f.rule,
                 f.where,
                 f.message,
@@ -246,17 +249,27 @@ class Telemetry:
 
 # Frames of these packages sit between the application and the lifecycle.
 _PLUMBING = ("qwenobs.", "openai.", "wrapt.", "httpx", "litellm.", "langchain_openai.")
+# Whether a function's code is plumbing, by code object: the same few are met on every call.
+_plumbing_code: dict[CodeType, bool] = {}
 
 
-def _call_site() -> str:
-    """``file:line`` of the application code that made the current call."""
-    frame = sys._getframe(2)
+def _call_site() -> tuple[str, int] | tuple[str]:
+    """(file, line) of the application code that made the current call. Called from
+    ``_log_findings`` under ``_start`` under ``plan``: the walk starts at plan's caller."""
+    frame = sys._getframe(4)
     while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if not module.startswith(_PLUMBING) and module not in ("qwenobs", "openai", "wrapt"):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        code = frame.f_code
+        plumbing = _plumbing_code.get(code)
+        if plumbing is None:
+            module = frame.f_globals.get("__name__", "")
+            plumbing = module.startswith(_PLUMBING) or module in ("qwenobs", "openai", "wrapt")
+            if len(_plumbing_code) >= 4096:  # code made at run time (exec): stay bounded
+                _plumbing_code.clear()
+            _plumbing_code[code] = plumbing
+        if not plumbing:
+            return code.co_filename, frame.f_lineno
         frame = frame.f_back
-    return "unknown"
+    return ("unknown",)
 
 
 def _note_status(span: Any, error: BaseException) -> None:
@@ -315,10 +328,6 @@ class TracedCall:
         self.budgets: tuple[Budget, ...] = ()  # the spending limits this call counts toward
         self.region = request.endpoint.region
         self.ended = False
-
-    def activate(self) -> object:
-        """Make the span current for the call, so spans of the HTTP layer nest under it."""
-        return activate(self.span)
 
     # --- the call failed --------------------------------------------------------------------
 
@@ -388,15 +397,26 @@ class TracedCall:
             self.end_quietly()
 
     def _price(self, usage: Any, attrs: dict[str, Any]) -> None:
-        """The call's cost on its span, and counted by its limits and its agent."""
-        cost = None
+        """The call's cost on its span, and counted by its limits and its agent. Priced on the
+        token counts ``attrs`` (the span's) hold, so the two always agree."""
+        amount = cost = prices = None
         if self.region is not None and usage is not None:
             prices = self.telemetry.prices(self.attrs[sc.REQUEST_MODEL], self.region)
-            counts = Usage.of(usage) if prices is not None else None
-            if counts is not None:
-                cost = price(prices, counts)
-                attrs.update(at.cost_attributes(cost, self.telemetry.settings.genai_cost))
-        amount = None if cost is None else cost.amount
+        if prices is not None and (
+            counts := Usage.counted(
+                attrs.get(sc.USAGE_INPUT),
+                attrs.get(sc.USAGE_OUTPUT),
+                attrs.get(sc.USAGE_CACHE_READ),
+                attrs.get(sc.USAGE_REASONING),
+                usage,
+            )
+        ):
+            tier, parts, savings = charge(prices, counts)
+            amount = sum(parts)
+            genai = self.telemetry.settings.genai_cost
+            attrs.update(at.cost_attributes(amount, prices, tier, savings, genai))
+            if self.agent is not None:
+                cost = Cost.of(prices, tier, parts, savings)
         for limit in self.budgets:
             limit.add(amount)
         if self.agent is not None:
@@ -417,6 +437,9 @@ class TracedCall:
             error_type = record_error(span, error)
             _note_status(span, error)
         span.end()
+        instruments = self.telemetry.instruments
+        if not (instruments.enabled or instruments.recording()):  # no meter provider
+            return
         model = attrs.get(sc.RESPONSE_MODEL)
         key = new_metric_key(
             (
@@ -427,7 +450,7 @@ class TracedCall:
                 error_type,
             )
         )
-        self.telemetry.instruments.record(key, duration, attrs, span.get_span_context())
+        instruments.record(key, duration, attrs, span.get_span_context())
 
     def end_quietly(self) -> None:
         """End the span with what it has, recording nothing more (after an internal error)."""

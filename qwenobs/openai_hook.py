@@ -18,7 +18,7 @@ from . import semconv as sc
 from .lifecycle import ChatRequest, Endpoint, Telemetry, TracedCall
 from .openai_raw import TracedAsyncRawResponse, TracedLegacyRawResponse, TracedRawResponse
 from .openai_streams import TracedAsyncStream, TracedStream
-from .tracing import deactivate
+from .tracing import activate, deactivate
 
 
 def _plan(telemetry: Telemetry, client: Any, args: tuple, kwargs: dict) -> TracedCall | None:
@@ -69,9 +69,22 @@ def _endpoint(telemetry: Telemetry, client: Any) -> Endpoint | None:
     return endpoint
 
 
+# What the SDK hands back in place of a parsed completion: streams and raw responses.
+_PROXIED = (
+    sdk.Stream,
+    sdk.AsyncStream,
+    sdk.LegacyAPIResponse,
+    sdk.AsyncAPIResponse,
+    sdk.APIResponse,
+)
+
+
 def _observe(call: TracedCall, result: Any) -> Any:
     """What the user gets back: the result itself, or a traced proxy of it."""
     try:
+        if not isinstance(result, _PROXIED):  # a completion: one check for the common case
+            call.end_completion(result, getattr(result, "_request_id", None))
+            return result
         if isinstance(result, sdk.Stream):
             call.note_request_id(result.response.headers.get("x-request-id"))
             return TracedStream(result, call)
@@ -87,7 +100,6 @@ def _observe(call: TracedCall, result: Any) -> Any:
         if isinstance(result, sdk.APIResponse):
             call.note_request_id(result.headers.get("x-request-id"))
             return TracedRawResponse(result, call)
-        call.end_completion(result, getattr(result, "_request_id", None))
     except Exception as exc:
         call.telemetry.log_once("observing a response", exc)
         call.end_quietly()
@@ -108,7 +120,7 @@ def sync_wrapper(telemetry: Telemetry) -> Any:
             return wrapped(*args, **kwargs)
         if call.blocked is not None:
             raise call.block()
-        token = call.activate()
+        token = activate(call.span)  # spans of the HTTP layer nest under the call's
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:  # recorded on the span, then passed through unchanged
@@ -125,7 +137,7 @@ def async_wrapper(telemetry: Telemetry) -> Any:
     async def traced(call: TracedCall, wrapped: Any, args: tuple, kwargs: dict) -> Any:
         if call.blocked is not None:
             raise call.block()
-        token = call.activate()
+        token = activate(call.span)  # spans of the HTTP layer nest under the call's
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:  # recorded on the span, then passed through unchanged

@@ -109,6 +109,27 @@ def test_the_sdks_usage_object_is_read_like_a_dict():
     )
 
 
+def test_the_explicit_cache_is_read_from_sdk_objects_and_from_an_sdk_that_declares_it():
+    from openai.types import CompletionUsage
+    from openai.types.completion_usage import PromptTokensDetails
+
+    class Declared(PromptTokensDetails):  # a later SDK declaring DashScope's two fields
+        cache_creation_input_tokens: int | None = None
+        cache_type: str | None = None
+
+    wire = {**usage(2_000, created=1_500), "total_tokens": 2_000}
+    expected = cost("qwen-flash", wire, region="cn").breakdown
+    assert expected["cache_creation"] > 0
+    extras = CompletionUsage.model_validate(wire)  # the two fields are pydantic extras here
+    assert extras.prompt_tokens_details.__pydantic_extra__
+    declared = extras.model_copy(
+        update={"prompt_tokens_details": Declared.model_validate(wire["prompt_tokens_details"])}
+    )
+    assert not declared.prompt_tokens_details.__pydantic_extra__
+    for sdk_usage in (extras, declared):
+        assert cost("qwen-flash", sdk_usage, region="cn").breakdown == expected
+
+
 @pytest.mark.parametrize(
     ("host", "region"),
     [

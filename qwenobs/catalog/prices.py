@@ -9,7 +9,7 @@ these (``cost.py``). A price without a published source is left out: that model'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Region = Literal["cn", "intl"]
@@ -57,17 +57,28 @@ class Prices:
     bands: tuple[Band, ...]
     source: str
     as_of: str
+    # (band, its label) in order, and the label past the top edge: labelled once, read per call.
+    _labelled: tuple[tuple[Band, str], ...] = field(init=False, repr=False, compare=False)
+    _over: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        labelled, low = [], 0
+        for band in self.bands:
+            if len(self.bands) == 1:
+                label = "flat"
+            else:
+                label = f"{_k(low)}-{_k(band.up_to) if band.up_to else 'up'}"
+            labelled.append((band, label))
+            low = band.up_to or low
+        object.__setattr__(self, "_labelled", tuple(labelled))
+        object.__setattr__(self, "_over", f"over {_k(low)}")
 
     def band(self, input_tokens: int) -> tuple[str, Band]:
         """The band a request of ``input_tokens`` falls in, with its label ("0-128K", ...)."""
-        low = 0
-        for band in self.bands:
+        for band, label in self._labelled:
             if band.up_to is None or input_tokens <= band.up_to:
-                if len(self.bands) == 1:
-                    return "flat", band
-                return f"{_k(low)}-{_k(band.up_to) if band.up_to else 'up'}", band
-            low = band.up_to
-        return f"over {_k(low)}", self.bands[-1]  # past the top edge: the service refuses it
+                return label, band
+        return self._over, self.bands[-1]  # past the top edge: the service refuses it
 
 
 def _k(tokens: int) -> str:
