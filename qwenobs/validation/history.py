@@ -9,6 +9,7 @@ identity. It is trusted only for rebuilt messages: when a message is the very ob
 time, the caller may have edited it in place, so the list is scanned afresh. An edited
 conversation (truncated, summarised in the middle) fails the comparison and is scanned afresh too.
 
+A list of up to ``SHORT_MESSAGES`` messages with little text is scanned afresh, not stored.
 Memory is bounded: at most ``max_messages`` messages are held over all conversations (the
 dicts the SDK built; their strings are the caller's own), the least recently continued dropped
 first. Pure: no openai, no OpenTelemetry.
@@ -26,6 +27,11 @@ from .conversation import Conversation, Scan, not_a_message_list
 
 MAX_MESSAGES = 20_000  # held over all conversations (about 8 MiB of tool-call rounds)
 PER_START = 4  # conversations kept that begin with the same two messages
+# A list this short is scanned afresh: scanning it costs less than finding and storing it.
+# Unless its text is long enough that the context check may count its tokens, which a stored
+# conversation remembers message by message.
+SHORT_MESSAGES = 8
+SHORT_TEXT_BYTES = 16_384
 
 
 class Snapshot:
@@ -52,6 +58,10 @@ class History:
         problem = not_a_message_list(messages)
         if problem is not None or type(messages) is not list:
             return _fresh(messages, want_json, problem)
+        if len(messages) <= SHORT_MESSAGES:
+            conversation = _fresh(messages, want_json, None)
+            if conversation.text_bytes_bound <= SHORT_TEXT_BYTES:
+                return conversation
         key = _start(messages)
         snapshot = self._take(key, messages)
         if snapshot is None and key[1] is not None:  # its last call may have had one message

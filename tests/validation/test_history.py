@@ -17,6 +17,7 @@ from qwenobs.catalog import DEFAULT_CATALOG, ModelInfo
 from qwenobs.tokens import Tally, vocabulary
 from qwenobs.validation import History, inspect
 from qwenobs.validation.conversation import scan
+from qwenobs.validation.history import SHORT_MESSAGES
 
 CONTENTS = ["plan my trip", "reply in json", "noted", "", "sunny", "多云", None, 7, ["x"]]
 ROLES = ["user", "assistant", "tool", "system", "robot"]
@@ -115,9 +116,16 @@ def test_call_by_call_equals_from_scratch(data, sdk_rebuilds, json_mode_sometime
         edit(data.draw, messages, ids)
 
 
+def chat(turns: int) -> list[dict[str, Any]]:
+    messages = [{"role": "system", "content": "s"}]
+    for n in range(turns):
+        messages += [{"role": "user", "content": f"q{n}"}, {"role": "assistant", "content": "a"}]
+    return messages
+
+
 def test_an_appending_agent_is_checked_for_what_it_appended():
     history = History()
-    messages = [{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]
+    messages = chat(5)
     first = history.scan(rebuilt(messages), False)
     assert (first.unchanged, first.prior) == (0, None)
     sent = rebuilt(messages)
@@ -125,7 +133,7 @@ def test_an_appending_agent_is_checked_for_what_it_appended():
     messages += [{"role": "tool", "tool_call_id": "c1", "content": "ok"}]
     second_sent = rebuilt(messages)
     second = history.scan(second_sent, False)
-    assert second.unchanged == 2 and second.tool_rounds == 1
+    assert second.unchanged == 11 and second.tool_rounds == 1
     assert history.scan(rebuilt(messages), False).prior is second_sent
     assert sent  # the list of the first call is no longer held once continued
 
@@ -143,6 +151,23 @@ def test_messages_sent_again_as_the_same_objects_are_scanned_afresh():
     assert [f.rule for f in conv.findings] == ["orphan-tool-result"]
 
 
+def test_a_short_conversation_is_scanned_afresh_and_not_held():
+    # Cheaper than finding and storing it; it is held once it grows past SHORT_MESSAGES, or
+    # when its text is long enough for the context check to count tokens message by message.
+    history = History()
+    messages = chat(3)
+    assert len(messages) <= SHORT_MESSAGES
+    for _ in range(2):
+        assert history.scan(rebuilt(messages), False).unchanged == 0
+    assert history._held == 0
+    messages += chat(2)[1:]
+    history.scan(rebuilt(messages), False)
+    assert history._held == len(messages) > SHORT_MESSAGES
+    document = [{"role": "system", "content": "page " * 4000}, {"role": "user", "content": "q"}]
+    history.scan(rebuilt(document), False)
+    assert history.scan(rebuilt(document + chat(1)[1:]), False).unchanged == 2
+
+
 def test_memory_is_bounded_by_the_messages_held():
     history = History(max_messages=100)
     for n in range(50):
@@ -158,7 +183,7 @@ def test_memory_is_bounded_by_the_messages_held():
 
 
 def test_the_context_check_counts_only_what_was_appended(monkeypatch):
-    catalog = DEFAULT_CATALOG.extend(ModelInfo("tiny-qwen", 400, 64, max_input=300))
+    catalog = DEFAULT_CATALOG.extend(ModelInfo("tiny-qwen", 8400, 64, max_input=8000))
     counted: list[str] = []
     vocab = vocabulary("qwen-plus")
     real = vocab.estimate
@@ -172,13 +197,13 @@ def test_the_context_check_counts_only_what_was_appended(monkeypatch):
 
     monkeypatch.setattr(type(vocab), "estimate", lambda self, *a: spy(*a))
     history = History()
-    messages = [{"role": "user", "content": "word " * 60}]
+    messages = [{"role": "user", "content": "word " * 4000}]  # long enough to be held
     for n in range(6):
         request = {"model": "tiny-qwen", "max_tokens": 8, "messages": rebuilt(messages)}
         ours = inspect(request, catalog=catalog, history=history).findings
         fresh = validate(request, catalog=catalog)
         assert [f.rule for f in ours] == [f.rule for f in fresh]
-        messages.append({"role": "user", "content": f"and {n} " * 30})
+        messages.append({"role": "user", "content": f"and {n} " * 300})
     assert "context-overflow" in [f.rule for f in fresh]
     # Each call tokenized the messages the last one had not (until it was past the limit).
     assert counted[:4] == ["0->1", "1->2", "2->3", "3->4"]
