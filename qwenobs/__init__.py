@@ -105,7 +105,10 @@ def instrument(
     running = instrumentor.running
     if running is None:
         instrumentor.instrument(
-            tracer_provider=tracer_provider, meter_provider=meter_provider, settings=settings
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            settings=settings,
+            spans_file=spans_file,  # an argument raises where the environment's value is logged
         )
     elif changed := running.differences(settings, tracer_provider, meter_provider):
         import warnings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any
@@ -14,6 +15,7 @@ from wrapt import wrap_function_wrapper
 from . import agents, openai_sdk
 from .budgets import Budget
 from .config import Settings, resolve_settings
+from .config import _bad_environment as bad_environment
 from .extras import need
 from .instruments import instruments_for
 from .lifecycle import Telemetry
@@ -118,9 +120,12 @@ class QwenInstrumentor(BaseInstrumentor):
         tracer_provider = given_provider = kwargs.get("tracer_provider")
         if settings.spans_file is not None:
             need("opentelemetry.sdk.trace", "spans-file", "instrument(spans_file=...)")
-            from .spans_file import attach
-
-            tracer_provider, self._spans_file = attach(settings.spans_file, tracer_provider)
+            from_environment = kwargs.get("spans_file") is None and settings.spans_file == (
+                os.environ.get("QWENOBS_SPANS_FILE", "").strip()
+            )
+            tracer_provider = self._attach_spans_file(
+                settings.spans_file, tracer_provider, from_environment
+            )
         meter_provider = kwargs.get("meter_provider")
         tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider)
         meter = metrics.get_meter(_SCOPE, __version__, meter_provider)
@@ -129,6 +134,27 @@ class QwenInstrumentor(BaseInstrumentor):
         wrap_function_wrapper(openai_sdk.SyncAPIClient, "request", sync_wrapper(telemetry))
         wrap_function_wrapper(openai_sdk.AsyncAPIClient, "request", async_wrapper(telemetry))
         self._running = Instrumentation(settings, given_provider, meter_provider)
+
+    def _attach_spans_file(self, path: str, tracer_provider: Any, from_environment: bool) -> Any:
+        """The provider to trace with, now also writing ``path``. A file that cannot be written
+        raises when it was an argument; from QWENOBS_SPANS_FILE it is logged and left out, since
+        a wrong environment value never stops an application."""
+        from .spans_file import attach
+
+        try:
+            tracer_provider, self._spans_file = attach(path, tracer_provider)
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, OSError):
+                where = f" ({exc.filename})" if exc.filename and exc.filename != path else ""
+                detail = f"{path!r} cannot be written: {exc.strerror or exc}{where}"
+            else:
+                detail = str(exc)
+            if not from_environment:
+                raise ValueError(f"instrument(): {detail}") from None
+            bad_environment(
+                "QWENOBS_SPANS_FILE", path, f"a file qwenobs can write ({detail})", "none"
+            )
+        return tracer_provider
 
     def _uninstrument(self, **kwargs: Any) -> None:
         unwrap(openai_sdk.SyncAPIClient, "request")

@@ -7,6 +7,7 @@ import gzip
 import json
 import math
 import multiprocessing
+import logging
 import os
 
 import openai
@@ -202,6 +203,25 @@ def test_bad_spans_file_arguments_say_what_is_accepted(kwargs, message, tmp_path
     with pytest.raises((TypeError, ValueError), match=message):
         qwenobs.instrument(**kwargs)
     qwenobs.uninstrument()
+
+
+@pytest.mark.parametrize("where", ["a directory", "under a file"])
+def test_a_spans_file_that_cannot_be_written(where, tmp_path, monkeypatch, caplog):
+    # As an argument it raises, naming it; from QWENOBS_SPANS_FILE it is logged once and the
+    # application starts, traced, without the file.
+    (tmp_path / "plain").write_text("not a directory")
+    bad = str(tmp_path) if where == "a directory" else str(tmp_path / "plain" / "spans.jsonl")
+    qwenobs.uninstrument()
+    with pytest.raises(ValueError, match=r"^instrument\(\): .*(is a directory|cannot be written)"):
+        qwenobs.instrument(spans_file=bad)
+    monkeypatch.setenv("QWENOBS_SPANS_FILE", bad)
+    for _ in range(2):
+        qwenobs.uninstrument()
+        with caplog.at_level(logging.WARNING, logger="qwenobs"):
+            assert qwenobs.instrument().running is not None
+    qwenobs.uninstrument()
+    said = [r.getMessage() for r in caplog.records if "QWENOBS_SPANS_FILE" in r.getMessage()]
+    assert len(said) == 1 and bad in said[0] and "using none" in said[0]
 
 
 def test_a_failed_write_drops_the_batch_and_says_so_once(tmp_path, monkeypatch, caplog):
