@@ -105,7 +105,7 @@ def _regions(value: Any) -> dict[str, str]:
     checks.mapping(_WHERE, "regions", value)
     out = {}
     for host, region in (value or {}).items():
-        [name] = host_names([host], _WHERE)
+        [name] = host_names([host], _WHERE, "regions")
         out[name] = _region(region, f"regions[{host!r}]")
     return out
 
@@ -146,23 +146,23 @@ def spans_file_path(argument: str | os.PathLike[str] | None) -> str | None:
     return path or None
 
 
-def host_names(hosts: Any, where: str = _WHERE) -> list[str]:
+def host_names(hosts: Any, where: str = _WHERE, argument: str = "hosts") -> list[str]:
     """``hosts`` as lower-case host names: one comma-separated str (like ``QWENOBS_HOSTS``) or an
-    iterable of them. A URL, a port or an empty name raises ValueError."""
+    iterable of them. A URL, a port or an empty name raises ValueError naming ``argument``."""
     if isinstance(hosts, str):
         names = [name for name in hosts.split(",") if name.strip()]
     elif isinstance(hosts, Iterable) and not isinstance(hosts, bytes):
         names = list(hosts)
     else:
-        raise checks.wrong_type(where, "hosts", hosts, "a host name, or a list of host names")
+        raise checks.wrong_type(where, argument, hosts, "a host name, or a list of host names")
+    listed = "a mapping keyed by host names" if argument == "regions" else "a list of host names"
     out = []
     for name in names:
         if not isinstance(name, str):
-            raise checks.wrong_type(where, "hosts", name, f"a list of str, each {_A_HOST}")
+            kind = "a mapping keyed by str" if argument == "regions" else "a list of str"
+            raise checks.wrong_type(where, argument, name, f"{kind}, each {_A_HOST}")
         if not _is_host(host := name.strip().lower()):
-            error = checks.wrong_value(
-                where, "hosts", name, f"a list of host names, each {_A_HOST}"
-            )
+            error = checks.wrong_value(where, argument, name, f"{listed}, each {_A_HOST}")
             url_host = _host_of_url(host)
             if url_host is not None:
                 raise ValueError(f"{error} (the host of that URL is {url_host!r})")

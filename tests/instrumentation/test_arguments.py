@@ -53,7 +53,7 @@ def _off_before_and_after():
         ({"region": 1}, TypeError, "region must be one of cn, intl, got int 1"),
         ({"regions": ["cn"]}, TypeError, "regions must be a mapping or None"),
         ({"regions": {"gw.internal": "eu"}}, ValueError, "regions['gw.internal'] must be one of"),
-        ({"regions": {"https://gw/": "cn"}}, ValueError, "hosts must be a list of host names"),
+        ({"regions": {"https://gw/": "cn"}}, ValueError, "regions must be a mapping keyed by host"),
         ({"budget": 5}, TypeError, "expected (limit, currency)"),
         ({"spans_file": 3}, TypeError, "spans_file must be a file path"),
         ({"spans_file": ""}, ValueError, "spans_file must be a non-empty file path"),
@@ -200,3 +200,8 @@ def test_agent_and_tool_arguments(call, error, says) -> None:
     with pytest.raises(error) as raised:
         call()
     assert says in str(raised.value)
+
+
+def test_a_url_among_the_regions_names_the_regions_argument() -> None:
+    with pytest.raises(ValueError, match=r"^qwenobs.instrument\(\): regions must be a mapping"):
+        qwenobs.instrument(regions={"http://gw.example.com": "cn"})
