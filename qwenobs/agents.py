@@ -1,7 +1,8 @@
 """Agent loops: an ``invoke_agent`` span over the rounds, loop guards, and ``execute_tool`` spans.
 
 A traced chat call finds the running agent through a context variable, so every chat call inside
-``with qwenobs.agent(...)`` (threads and tasks started inside copy the context) reports to it.
+``with qwenobs.agent(...)`` reports to it: asyncio tasks started inside copy the context, threads
+only when started with it (``contextvars.copy_context().run``).
 Agent and tool spans go to the tracer ``instrument()`` hands over (``use_tracer``).
 """
 

@@ -67,7 +67,8 @@ class Budget:
                 self.spent,
                 self.currency,
                 f"this call would be billed in {currency}, not {self.currency}; set the "
-                "budget in the currency of the endpoint, or the region with instrument(region=...)",
+                f"budget in {currency}, the currency of this endpoint, or give its host the "
+                "other region with instrument(regions={host: 'cn' or 'intl'})",
             )
         if self.spent >= self.limit:
             return AgentBudgetError(
@@ -94,8 +95,8 @@ def active() -> tuple[Budget, ...]:
 
 @contextmanager
 def budget(limit: float, currency: str, *, name: str = "budget") -> Iterator[Budget]:
-    """``with qwenobs.budget(2.0, "CNY"):`` every traced chat call inside (threads and tasks
-    started inside included) counts toward the limit; once it is used up, the next call raises
+    """``with qwenobs.budget(2.0, "CNY"):`` every traced chat call inside (asyncio tasks started
+    inside included; threads when started with the context copied) counts toward the limit; once it is used up, the next call raises
     ``qwenobs.AgentBudgetError`` before it is sent. Yields the ``Budget`` (``.spent``, ``.calls``)."""
     spending = Budget(limit, currency, name)
     token = _blocks.set((*_blocks.get(), spending))

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from . import checks
 from .catalog import Catalog, catalog_or_active
 from .catalog.prices import CURRENCIES, Prices
 from .fields import field, fields_of
@@ -123,19 +124,36 @@ def cost(
     catalog: Catalog | None = None,
 ) -> Cost | None:
     """What one call to ``model`` with ``usage`` cost in ``region`` ("cn": China, CNY; "intl":
-    international, USD), or None when that model has no price there (never a made-up 0).
+    international, USD), or None when that model has no price there or ``usage`` is None (never
+    a made-up 0). Anything else than a usage raises TypeError.
 
     ``thinking``: whether the call thought; by default, whether the usage reports reasoning
     tokens (a model with a thinking price charges it only then). ``batch``: a Batch API call.
     """
     if region not in REGIONS:
         raise ValueError(f"region must be one of {REGIONS}, got {region!r}")
+    if not isinstance(model, str):
+        raise checks.wrong_type(_WHERE, "model", model, "a model name (str)")
+    for name, flag in (("thinking", thinking), ("batch", batch)):
+        if flag is not None and not isinstance(flag, bool):
+            raise checks.wrong_type(_WHERE, name, flag, "True or False")
+    if usage is None:  # a stream that ended without its usage chunk: the cost is unknown
+        return None
+    counts = Usage.of(usage)
+    if counts is None:
+        raise checks.wrong_type(_WHERE, "usage", usage, _A_USAGE)
     info = catalog_or_active(catalog).lookup(model)
     prices: Prices | None = info.prices.get(region) if info is not None and info.prices else None
-    counts = Usage.of(usage)
-    if prices is None or counts is None:
+    if prices is None:
         return None
     return price(prices, counts, thinking=thinking, batch=batch)
+
+
+_WHERE = "qwenobs.cost()"
+_A_USAGE = (
+    "a response's usage (response.usage, or a dict of the same shape) with prompt_tokens and "
+    "completion_tokens counts"
+)
 
 
 def price(prices: Prices, u: Usage, *, thinking: bool | None = None, batch: bool = False) -> Cost:

@@ -29,6 +29,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from . import checks
 from .otlp_json import MAX_LINE_BYTES, encode_lines, rotated_name, spans_files
 
 log = logging.getLogger("qwenobs")
@@ -53,12 +54,16 @@ class SpansFileExporter(SpanExporter):
         backups: int | None = DEFAULT_BACKUPS,
         max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
-        if max_bytes is not None and max_bytes < 1:
-            raise ValueError(
-                f"max_bytes must be a positive number of bytes or None, got {max_bytes!r}"
-            )
-        if backups is not None and backups < 0:
-            raise ValueError(f"backups must be 0 or more, or None to keep all, got {backups!r}")
+        for name, value, least, accepted in (
+            ("max_bytes", max_bytes, 1, "a positive number of bytes (int) or None"),
+            ("backups", backups, 0, "0 or more (int), or None to keep all"),
+        ):
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise checks.wrong_type("SpansFileExporter()", name, value, accepted)
+            if value < least:
+                raise checks.wrong_value("SpansFileExporter()", name, value, accepted)
         self.path = Path(path)
         if self.path.is_dir():
             raise ValueError(f"spans file {str(self.path)!r} is a directory; give a file name")

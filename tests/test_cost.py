@@ -4,7 +4,10 @@ runs and budgets."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
+import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -92,7 +95,7 @@ def test_batch_is_half_price_without_cache_discount():
 def test_no_price_is_none_never_a_made_up_zero():
     assert cost("qwen-long", usage(1_000, 10), region="intl") is None  # China only
     assert cost("my-private-model", usage(1_000, 10)) is None
-    assert cost("qwen-plus", {"total_tokens": 5}) is None  # a usage without counts
+    assert cost("qwen-plus", None) is None  # a stream without its usage chunk
     with pytest.raises(ValueError, match="region must be one of"):
         cost("qwen-plus", usage(1), region="eu")
 
@@ -279,7 +282,6 @@ def test_the_agent_span_carries_the_runs_total_once(fake, telemetry):
     client = fake.client()
     with qwenobs.agent("weather"):
         messages = [USER]
-        message = ask(client, tools=[]).choices[0].message if False else None  # noqa: F841
         first = (
             client.chat.completions.create(model="qwen-plus", messages=messages, max_tokens=64)
             .choices[0]
@@ -324,11 +326,25 @@ def test_a_block_budget_and_a_currency_that_does_not_match(fake, telemetry):
         f"<Budget budget: {spending.spent:g} of 1 USD spent over 2 calls (0 without a price)>"
     )
     with (
-        pytest.raises(qwenobs.AgentBudgetError, match="billed in USD, not CNY"),
+        pytest.raises(qwenobs.AgentBudgetError, match="billed in USD, not CNY") as caught,
         qwenobs.budget(1.0, "CNY"),
     ):
         ask(client)
     assert len(fake.calls) == 2  # the mismatched call was not sent
+    assert "set the budget in USD" in str(caught.value)
+    assert "instrument(regions={host: 'cn' or 'intl'})" in str(caught.value)
+
+
+def test_a_block_budget_counts_the_threads_handed_its_context(fake, telemetry):
+    # Python starts a thread with an empty context: the README says to hand it over.
+    fake.reply("ok", repeat=True)
+    client = fake.client()
+    with qwenobs.budget(1.0, "USD") as spending, ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(contextvars.copy_context().run, ask, client) for _ in range(4)]
+        for run in runs:
+            run.result()
+        pool.submit(ask, client).result()  # a plain thread: outside the block
+    assert spending.calls == 4
 
 
 def test_a_process_budget(fake, telemetry):
@@ -346,6 +362,23 @@ def test_a_call_without_a_price_is_counted_not_charged(fake, telemetry):
     with qwenobs.budget(1.0, "USD") as spending:
         fake.client().chat.completions.create(model="test-model", messages=[USER], max_tokens=8)
     assert (spending.calls, spending.unpriced, spending.spent) == (1, 1, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("model", "given", "options", "says"),
+    [
+        (123, usage(10, 1), {}, "model must be a model name (str), got int 123"),
+        ("qwen-plus", {"total_tokens": 5}, {}, "usage must be a response's usage"),
+        ("qwen-plus", '{"prompt_tokens": 5}', {}, "usage must be a response's usage"),
+        ("qwen-plus", usage(-1, 1), {}, "usage must be a response's usage"),
+        ("qwen-plus", usage(10, 1), {"batch": "yes"}, "batch must be True or False"),
+        ("qwen-plus", usage(10, 1), {"thinking": "no"}, "thinking must be True or False"),
+    ],
+)
+def test_cost_arguments_that_are_not_what_it_prices_raise(model, given, options, says):
+    # Was None, which reads as "no published price" and hid the mistake.
+    with pytest.raises(TypeError, match=re.escape(f"qwenobs.cost(): {says}")):
+        cost(model, given, **options)
 
 
 @pytest.mark.parametrize(

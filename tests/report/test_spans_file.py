@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import math
 import multiprocessing
-import logging
 import os
+import re
 
 import openai
 import pytest
@@ -237,3 +238,17 @@ def test_a_failed_write_drops_the_batch_and_says_so_once(tmp_path, monkeypatch, 
     assert results == [SpanExportResult.FAILURE] * 3
     warnings = [r.getMessage() for r in caplog.records if r.name == "qwenobs"]
     assert len(warnings) == 1 and "No space left on device" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "says"),
+    [
+        ({"max_bytes": "10MB"}, TypeError, "max_bytes must be a positive number of bytes"),
+        ({"max_bytes": 0}, ValueError, "max_bytes must be a positive number of bytes"),
+        ({"backups": "3"}, TypeError, "backups must be 0 or more"),
+        ({"backups": -1}, ValueError, "backups must be 0 or more"),
+    ],
+)
+def test_exporter_options_say_what_is_accepted(options, error, says, tmp_path):
+    with pytest.raises(error, match=re.escape(f"SpansFileExporter(): {says}")):
+        SpansFileExporter(tmp_path / "spans.jsonl", **options)
