@@ -47,6 +47,12 @@ VOLATILE_HEADERS = frozenset({"user-agent", "idempotency-key"})
 # Environment variables whose values are secrets wherever they turn up (an echoed key, a URL).
 SECRET_ENV = ("DASHSCOPE_API_KEY", "OPENAI_API_KEY", "QWEN_API_KEY")
 
+# Text shaped like an API key: DashScope's "sk-" and 32 hex digits, OpenAI's "sk-proj-...", and the
+# like; or a bearer token. Placeholders ("sk-...", "sk-xxx") are too short to match.
+_SK_KEY = re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9][A-Za-z0-9_-]{19,}")
+_BEARER = re.compile(r"(\bBearer\s+)(?!<scrubbed>)[A-Za-z0-9._~+/=-]{16,}")
+_KEY_SHAPES = (("an API key (sk-...)", _SK_KEY), ("a bearer token", _BEARER))
+
 
 class Scrubber:
     """Scrubs one cassette's requests and responses.
@@ -66,13 +72,18 @@ class Scrubber:
     # -- requests (vcr.request.Request) ------------------------------------------------------
 
     def request(self, request: Any) -> Any:
-        for name in list(request.headers):
+        names = list(request.headers)
+        for name in names:  # first, so a key sent in another header too is known there
+            if name.lower() in self.headers:
+                self._remember(request.headers[name])
+        for name in names:
             lower = name.lower()
             if lower.startswith(VOLATILE_PREFIXES) or lower in VOLATILE_HEADERS:
                 del request.headers[name]
             elif lower in self.headers:
-                self._remember(request.headers[name])
                 request.headers[name] = SCRUBBED
+            else:
+                request.headers[name] = self._text(request.headers[name])
         request.uri = self._text(self._query(request.uri))
         body = request.body
         if body:
@@ -112,7 +123,9 @@ class Scrubber:
     def _text(self, text: str) -> str:
         for value in self.values:
             text = text.replace(value, SCRUBBED)
-        return text
+        # What `qwenobs lint` reports as shaped like a key is never written in the first place.
+        text = _SK_KEY.sub(SCRUBBED, text)
+        return _BEARER.sub(lambda m: f"{m.group(1)}{SCRUBBED}", text)
 
     def _query(self, uri: str) -> str:
         parts = urlsplit(uri)
@@ -130,7 +143,9 @@ class Scrubber:
             text = raw.decode()
         except UnicodeDecodeError:
             return raw  # binary: nothing readable to scrub or format
-        if "json" in content_type.lower():
+        if "event-stream" in content_type.lower():
+            text = _split_secrets(text, self.values)
+        elif "json" in content_type.lower():
             try:
                 data = json.loads(text)
             except ValueError:
@@ -151,6 +166,63 @@ class Scrubber:
         return data
 
 
+def _split_secrets(text: str, secrets: set[str]) -> str:
+    """An SSE body with every secret that only the joined deltas spell (a model echoing a key
+    over several chunks) cut out of the chunks that carry it; ``<scrubbed>`` where it began."""
+    events = _stream_events(text)
+    for pieces in _delta_streams(events).values():
+        joined = "".join(delta[key] for _, delta, key in pieces)
+        cuts = sorted(
+            (m.start(), m.end())
+            for pattern in (*(re.escape(v) for v in secrets), _SK_KEY.pattern)
+            for m in re.finditer(pattern, joined)
+        )
+        if not cuts:
+            continue
+        offset = 0
+        for line, delta, key in pieces:
+            piece, start = delta[key], offset
+            offset += len(piece)
+            kept = "".join(
+                (SCRUBBED if any(a == start + i for a, _ in cuts) else "")
+                + ("" if any(a <= start + i < b for a, b in cuts) else char)
+                for i, char in enumerate(piece)
+            )
+            if kept != piece:
+                delta[key] = kept
+                events[line][1] = True
+    lines = text.split("\n")
+    for line, (data, changed) in events.items():
+        if changed:
+            lines[line] = "data: " + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return "\n".join(lines)
+
+
+def _stream_events(text: str) -> dict[int, list[Any]]:
+    """Line number -> [the event's decoded JSON, changed?] for each ``data:`` line."""
+    events: dict[int, list[Any]] = {}
+    for number, line in enumerate(text.split("\n")):
+        if line.startswith("data:"):
+            try:
+                events[number] = [json.loads(line[5:]), False]
+            except ValueError:
+                continue
+    return events
+
+
+def _delta_streams(events: dict[int, list[Any]]) -> dict[tuple[Any, str], list[Any]]:
+    """(choice index, field) -> the (line, delta, field) of each chunk's text, in order."""
+    streams: dict[tuple[Any, str], list[Any]] = {}
+    for line, (data, _) in events.items():
+        choices = data.get("choices") if isinstance(data, dict) else None
+        for choice in choices if isinstance(choices, list) else ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            for key in ("content", "reasoning_content"):
+                if isinstance(delta, dict) and isinstance(delta.get(key), str):
+                    streams.setdefault((choice.get("index"), key), []).append((line, delta, key))
+    return streams
+
+
 def _set_length(headers: dict[str, list[str]], length: int) -> None:
     for name in headers:
         if name.lower() == "content-length":
@@ -158,13 +230,6 @@ def _set_length(headers: dict[str, list[str]], length: int) -> None:
 
 
 # -- finding what scrubbing missed (``qwenobs lint``) ---------------------------------------------
-
-# Text shaped like an API key: DashScope's "sk-" and 32 hex digits, OpenAI's "sk-proj-...", and the
-# like; or a bearer token. Placeholders ("sk-...", "sk-xxx") are too short to match.
-_KEY_SHAPES = (
-    ("an API key (sk-...)", re.compile(r"(?<![A-Za-z0-9_-])sk-[A-Za-z0-9][A-Za-z0-9_-]{19,}")),
-    ("a bearer token", re.compile(r"\bBearer\s+(?!<scrubbed>)[A-Za-z0-9._~+/=-]{16,}")),
-)
 
 
 class SecretScan:
@@ -221,7 +286,14 @@ class SecretScan:
             data = None
         if isinstance(data, dict | list):
             found += [f"{where} key {path} is not scrubbed" for path in self._json_keys(data, "")]
-        return found + self._text(where, body)
+        whole = self._text(where, body)
+        seen = {line.partition(" holds ")[2] for line in whole}
+        for (_, key), pieces in _delta_streams(_stream_events(body)).items():
+            # A secret a stream spells over several chunks is in no single one of them.
+            joined = "".join(delta[k] for _, delta, k in pieces)
+            split = self._text(f"{where} ({key} joined over its chunks)", joined)
+            whole += [line for line in split if line.partition(" holds ")[2] not in seen]
+        return found + whole
 
     def _json_keys(self, data: Any, path: str) -> list[str]:
         found = []
