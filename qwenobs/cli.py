@@ -103,9 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_demo)
     catalog = commands.add_parser(
         "catalog",
-        help="the model table: limits, thinking, vocabulary, sources and their age",
+        help="the model table: limits, thinking, vocabulary, prices, sources and their age",
         description="Print the model table qwenobs checks requests against (with the "
-        "corrections of QWENOBS_CATALOG), or the named models. Exit 1 for an unknown model.",
+        "corrections of QWENOBS_CATALOG), or the named models, then their prices per region "
+        "with each price's source and date. Exit 1 for an unknown model.",
     )
     catalog.add_argument("models", nargs="*", metavar="MODEL")
     catalog.add_argument("--json", action="store_true", help="JSON, for scripts")
@@ -127,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="link each trace id, e.g. http://localhost:16686/trace/{trace_id}",
     )
     report.add_argument(
-        "--memory-limit", default="1GB", help="the query engine's memory (default 1GB)"
+        "--memory-limit",
+        default="1GB",
+        help="the query engine's memory: a size of at least 100MB, e.g. 512MB, 2GiB (default 1GB)",
     )
     report.set_defaults(run=_report)
     capture = commands.add_parser(
@@ -200,8 +203,10 @@ def _catalog(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .report import build
+    from .report.load import check_memory_limit
 
     try:
+        check_memory_limit(args.memory_limit, "--memory-limit")
         summary = build(
             args.sources,
             args.output,
@@ -212,9 +217,11 @@ def _report(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:  # a missing extra: main() says which to install
         print(f"qwenobs report: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    repeated = summary.repeated
     print(
         f"{summary.output}: {summary.chat_calls:,} chat calls from {summary.spans:,} spans"
         f" in {len(args.sources)} source{'s' * (len(args.sources) != 1)}"
+        + (f" ({repeated:,} repeated spans counted once)" if repeated else "")
     )
     return EXIT_OK
 

@@ -297,3 +297,59 @@ def test_a_stale_table_says_so(capsys):
     later = date.fromisoformat(DEFAULT_CATALOG.checked) + timedelta(days=200)
     assert "older than 90 days" in header(DEFAULT_CATALOG, later)
     assert "older than" not in header(DEFAULT_CATALOG, date.fromisoformat(DEFAULT_CATALOG.checked))
+
+
+def test_qwenobs_catalog_shows_the_prices_with_their_source_and_date(capsys):
+    # A user checks a span's cost by hand from this: every band, per region, and where from.
+    assert main(["catalog", "qwen-plus", "qwen-max"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    cn = next(row for row in lines if row.startswith("qwen-plus ") and " cn " in row)
+    for expected in (
+        "CNY",
+        "2026-08",
+        "pricing-zh",
+        "0-128K 0.8/0.16/2 (8)",
+        "256K-1M 4.8/0.96/48 (64)",
+    ):
+        assert expected in cn, cn
+    intl = next(row for row in lines if row.startswith("qwen-plus ") and " intl " in row)
+    for expected in ("USD", "2026-03", "models-en", "0-256K 0.4/0.08/1.2 (4)"):
+        assert expected in intl, intl
+    flat = next(row for row in lines if row.startswith("qwen-max ") and " cn " in row)
+    assert "flat 2.4/0.48/9.6" in flat and "(" not in flat.split("flat")[1]
+    assert "https://help.aliyun.com/zh/model-studio/model-pricing" in out
+    assert "explicit cache" in out.lower() and "125%" in out and "10%" in out
+
+
+def test_qwenobs_catalog_json_carries_the_prices(capsys):
+    assert main(["catalog", "qwen-plus", "qwen3-omni-flash", "--json"]) == 0
+    plus, omni = json.loads(capsys.readouterr().out)["models"]
+    cn = plus["prices"]["cn"]
+    assert (cn["currency"], cn["as_of"], cn["per_tokens"]) == ("CNY", "2026-08", 1_000_000)
+    assert cn["source"] == "https://help.aliyun.com/zh/model-studio/model-pricing"
+    assert cn["bands"][0] == {
+        "tier": "0-128K", "up_to": 128_000, "input": 0.8, "cached_input": 0.16,
+        "output": 2, "output_thinking": 8,
+    }  # fmt: skip
+    assert cn["bands"][-1]["tier"] == "256K-1M" and cn["bands"][-1]["up_to"] == 1_000_000
+    assert plus["prices"]["intl"]["currency"] == "USD"
+    assert omni["prices"] == {}  # billed per modality: no price, never a made-up one
+
+
+def test_a_user_files_open_top_band_is_labelled_and_an_unpriced_model_said(
+    tmp_path, monkeypatch, capsys
+):
+    path = tmp_path / "models.toml"
+    path.write_text(
+        '[models."acme-qwen-ft"]\nbased_on = "qwen-plus"\n'
+        '[models."acme-qwen-ft".prices.cn]\n'
+        "bands = [{up_to = 128000, input = 1.2, output = 3.0}, {input = 3.6, output = 30.0}]\n"
+        'source = "our contract"\nas_of = "2026-11"\n'
+    )
+    monkeypatch.setenv("QWENOBS_CATALOG", str(path))
+    assert main(["catalog", "acme-qwen-ft", "qwen3-omni-flash"]) == 0
+    out = capsys.readouterr().out
+    row = next(r for r in out.splitlines() if r.startswith("acme-qwen-ft ") and " cn " in r)
+    assert "our contract" in row and "0-128K 1.2/0.24/3; 128K-up 3.6/0.72/30" in row, row
+    assert "No published price (cost unknown, never 0): qwen3-omni-flash." in out

@@ -8,8 +8,10 @@ import sys
 from datetime import date
 from typing import Any
 
+from ..cost import BATCH, EXPLICIT_CREATION, EXPLICIT_HIT, IMPLICIT_HIT
 from . import active_catalog
 from .model import Catalog, ModelInfo
+from .prices import PRICE_SOURCES, Prices
 from .table import SOURCES
 
 STALE_AFTER_DAYS = 90  # prices and limits change every few months
@@ -47,6 +49,35 @@ def as_json(info: ModelInfo) -> dict[str, Any]:
         "source": url,
         "source_title": title,
         "as_of": info.as_of,
+        "prices": {region: _prices_json(p) for region, p in (info.prices or {}).items()},
+    }
+
+
+def _money(amount: float) -> float:
+    return round(amount, 9)  # 0.8 * 0.2 is 0.16000000000000003
+
+
+def _prices_json(prices: Prices) -> dict[str, Any]:
+    url, title, _ = PRICE_SOURCES.get(prices.source, (prices.source, "", ""))
+    bands = []
+    for band, label in prices.tiers:
+        bands.append(
+            {
+                "tier": label,
+                "up_to": band.up_to,
+                "input": band.input,
+                "cached_input": _money(band.input * IMPLICIT_HIT),
+                "output": band.output,
+                "output_thinking": band.thinking_output,
+            }
+        )
+    return {
+        "currency": prices.currency,
+        "per_tokens": 1_000_000,
+        "bands": bands,
+        "source": url,
+        "source_title": title,
+        "as_of": prices.as_of,
     }
 
 
@@ -107,6 +138,56 @@ def text(infos: list[ModelInfo], catalog: Catalog) -> str:
     )
 
 
+def _band_text(label: str, input: float, output: float, thinking: float) -> str:
+    cached = _money(input * IMPLICIT_HIT)
+    text = f"{label} {input:g}/{cached:g}/{output:g}"
+    return text if thinking == output else f"{text} ({thinking:g})"
+
+
+def prices_text(infos: list[ModelInfo]) -> str:
+    """Each model's prices per region, a line each, and the sources they come from."""
+    table = [["model", "region", "currency", "as of", "source", "bands"]]
+    used: dict[str, None] = {}
+    for info in infos:
+        for region, prices in sorted((info.prices or {}).items()):
+            bands = "; ".join(
+                _band_text(label, band.input, band.output, band.thinking_output)
+                for band, label in prices.tiers
+            )
+            table.append([info.name, region, prices.currency, prices.as_of, prices.source, bands])
+            used.setdefault(prices.source, None)
+    unpriced = [info.name for info in infos if not info.prices]
+    no_price = (
+        [f"No published price (cost unknown, never 0): {', '.join(unpriced)}."] if unpriced else []
+    )
+    if len(table) == 1:
+        return no_price[0]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
+             for row in table]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 5)
+    sources = [
+        f"{key}: {url} ({title}; {when})"
+        for key in used
+        if key in PRICE_SOURCES
+        for url, title, when in [PRICE_SOURCES[key]]
+    ]
+    return "\n".join(
+        [
+            "Prices per million tokens, input/cached input/output (output while thinking); a "
+            "request is billed whole at the band its input size falls in (K = 1,000 tokens).",
+            "",
+            *lines,
+            "",
+            f"Cached input: implicit cache hits, {IMPLICIT_HIT:.0%} of input. Explicit cache "
+            f"(cache_control): creation {EXPLICIT_CREATION:.0%} of input, hits "
+            f"{EXPLICIT_HIT:.0%}. Batch API: {BATCH:.0%} of input and output.",
+            *no_price,
+            *sources,
+        ]
+    )
+
+
 def run(names: list[str], as_json_output: bool) -> int:
     catalog = active_catalog()
     try:
@@ -123,4 +204,6 @@ def run(names: list[str], as_json_output: bool) -> int:
         print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         print(text(infos, catalog))
+        print()
+        print(prices_text(infos))
     return 0

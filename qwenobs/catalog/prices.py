@@ -73,6 +73,11 @@ class Prices:
         object.__setattr__(self, "_labelled", tuple(labelled))
         object.__setattr__(self, "_over", f"over {_k(low)}")
 
+    @property
+    def tiers(self) -> tuple[tuple[Band, str], ...]:
+        """Each band with its label ("0-128K", "128K-256K", ... or "flat"), in order."""
+        return self._labelled
+
     def band(self, input_tokens: int) -> tuple[str, Band]:
         """The band a request of ``input_tokens`` falls in, with its label ("0-128K", ...)."""
         for band, label in self._labelled:

@@ -31,6 +31,7 @@ class Summary:
     spans: int
     chat_calls: int
     results: Any  # queries.Results: every table the page is drawn from
+    repeated: int = 0  # spans found more than once (by trace and span id), counted once
 
 
 def aggregate(
@@ -53,8 +54,8 @@ def aggregate(
                     fetched = Path(scratch) / f"phoenix-{len(files)}.jsonl"
                     phoenix.write_lines(source, fetched)
                     files.append(fetched)
-                else:
-                    found = spans_files([source])
+                else:  # a file named twice, or a rotated copy its live file brings too: once
+                    found = [p for p in spans_files([source]) if p not in read]
                     files += found
                     read += found
             loaded = load.load_files(con, files)
@@ -67,7 +68,8 @@ def aggregate(
             results = queries.run(execute)
     finally:
         con.close()
-    return Summary(None, read, loaded.spans, results["totals"][0]["calls"], results)
+    calls = results["totals"][0]["calls"]
+    return Summary(None, read, loaded.spans, calls, results, loaded.repeated)
 
 
 def build(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,11 @@ from ..otlp_json import open_lines
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 _MIN_OBJECT = 16 * 1024 * 1024
+# DuckDB's units: 1000^i and 1024^i. Below 100MB its JSON reader cannot hold a line per thread.
+_UNITS = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30,
+          "tib": 2**40}  # fmt: skip
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
+_MIN_MEMORY = 100e6
 
 _KV = (
     '{"key":"VARCHAR","value":{"stringValue":"VARCHAR","intValue":"VARCHAR",'
@@ -87,10 +93,26 @@ CREATE OR REPLACE TEMP VIEW findings AS
 class Loaded:
     files: list[Path]
     spans: int
+    repeated: int = 0  # spans read more than once, counted once
+
+
+def check_memory_limit(value: str, name: str = "memory_limit") -> str:
+    """``value`` if it is a size DuckDB takes and the report fits in (at least 100MB), else a
+    ``ValueError`` naming ``name``: checked before DuckDB, whose parser error is a traceback and
+    which takes a negative size as no limit at all."""
+    match = _SIZE.fullmatch(str(value))
+    unit = _UNITS.get(match[2].lower(), 0) if match else 0
+    if match and float(match[1]) * unit >= _MIN_MEMORY:
+        return str(value).strip()
+    raise ValueError(
+        f"{name} must be a size of at least 100MB such as 1GB, 512MB or 2GiB "
+        f"(units KB, MB, GB, TB, KiB, MiB, GiB, TiB), got {value!r}"
+    )
 
 
 def connect(memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None) -> Any:
     """An in-memory DuckDB within ``memory_limit`` (it spills to a temporary directory beyond)."""
+    check_memory_limit(memory_limit)
     duckdb = need("duckdb", "report", "qwenobs report")
     con = duckdb.connect(":memory:")
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -164,23 +186,53 @@ def load_files(con: Any, files: Sequence[Path]) -> Loaded:
             _create(con, names, object_size)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        cut = re.search(r"Unexpected end of GZIP stream: (.+)$", first)
+        if cut:  # cut after its first line (a cut within it is found by _check_first_line)
+            raise _cut_short(Path(cut[1]), "its gzip stream ends before its end marker") from None
         shown = ", ".join(map(str, files[:3])) + (" ..." if len(files) > 3 else "")
         raise ValueError(f"cannot read the spans in {shown}: {first}") from None
+    repeated = _drop_repeated_spans(con)
     con.execute(VIEWS)
     (count,) = con.execute("SELECT count(*) FROM spans").fetchone()
-    return Loaded(list(files), count)
+    return Loaded(list(files), count, repeated)
+
+
+def _drop_repeated_spans(con: Any) -> int:
+    """Keep one of the spans read more than once (a copy of a file under another name, two
+    exporters of one service), known by their trace and span ids; returns how many went.
+    Counting first costs one hash pass; the table is rewritten only when there are any."""
+    (repeated,) = con.execute(
+        "SELECT count(*) - count(DISTINCT (trace_id, span_id)) FROM spans"
+    ).fetchone()
+    if repeated:
+        con.execute(
+            "CREATE OR REPLACE TABLE spans AS SELECT DISTINCT ON (trace_id, span_id) * FROM spans"
+        )
+    return int(repeated)
+
+
+def _cut_short(path: Path, what: str) -> ValueError:
+    return ValueError(
+        f"cannot read {path}: it is cut short ({what}); a compressed spans file is read whole "
+        "or not at all"
+    )
 
 
 def _check_first_line(path: Path) -> None:
     """A file whose first line is not an OTLP/JSON export is refused before DuckDB reads it all:
-    JSON lines of another kind would otherwise make an empty report."""
+    JSON lines of another kind would otherwise make an empty report. A zstd file cut short is
+    refused too: DuckDB reads it as far as it can without a word, even as empty."""
     if path.suffix == ".zst":
-        return  # DuckDB decompresses these itself; it reports what it cannot read
+        if not _zstd_complete(path):
+            raise _cut_short(path, "its zstd stream ends inside a frame")
+        return  # DuckDB decompresses these itself; it reports what else it cannot read
     try:
         with open_lines(path) as lines:
             first = next((line for line in lines if line.strip()), None)
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except EOFError:  # gzip: the cut is within the first line (DuckDB finds later ones)
+        raise _cut_short(path, "its gzip stream ends before its end marker") from None
     if first is None:
         return  # an empty file: no spans yet
     try:
@@ -193,6 +245,45 @@ def _check_first_line(path: Path) -> None:
             "resourceSpans (write spans with instrument(spans_file=...) or the Collector's "
             "file exporter)"
         )
+
+
+def _zstd_complete(path: Path) -> bool:
+    """Whether every zstd frame in ``path`` is whole: walks the frame and block headers
+    (RFC 8878), reading a few bytes per block of up to 128 KiB and decompressing nothing."""
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        at = 0
+        while at < size:
+            f.seek(at)
+            head = f.read(5)
+            if len(head) < 4:
+                return False
+            magic = int.from_bytes(head[:4], "little")
+            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: its length, then data
+                f.seek(at + 4)
+                length = f.read(4)
+                if len(length) < 4:
+                    return False
+                at += 8 + int.from_bytes(length, "little")
+                continue
+            if magic != 0xFD2FB528:
+                return True  # not zstd after all: DuckDB says what it is
+            if len(head) < 5:
+                return False
+            descriptor = head[4]
+            fcs = (0, 2, 4, 8)[descriptor >> 6] or (1 if descriptor & 0x20 else 0)
+            at += 5 + (0 if descriptor & 0x20 else 1) + (0, 1, 2, 4)[descriptor & 3] + fcs
+            last = False
+            while not last:
+                f.seek(at)
+                block = f.read(3)
+                if len(block) < 3:
+                    return False
+                header = int.from_bytes(block, "little")
+                last, kind, length = bool(header & 1), (header >> 1) & 3, header >> 3
+                at += 3 + (1 if kind == 1 else length)  # an RLE block stores one byte
+            at += 4 if descriptor & 0x04 else 0  # the content checksum
+        return at == size
 
 
 def _create(con: Any, names: str, object_size: int) -> None:

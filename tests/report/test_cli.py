@@ -194,3 +194,111 @@ def test_a_loop_guard_stop_and_the_cost_from_live_instrumentation(tmp_path):
     assert (agent["agent"], agent["runs"], agent["loop_guard_stops"]) == ("looper", 1, 1)
     (cost,) = results["cost_by_currency"]
     assert cost["currency"] == "CNY" and cost["amount"] > 0 and cost["calls"] == 2
+
+
+# -- what a new user's trial found --------------------------------------------------------------
+
+
+def one_line_exit_2(code: int, out: str, err: str) -> str:
+    assert (code, out) == (2, ""), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.parametrize("limit", ["lots", "-5GB", "0GB", "5", "1 GBs"])
+def test_a_bad_memory_limit_is_refused_up_front(tmp_path, capsys, limit):
+    path = tmp_path / "spans.jsonl"
+    path.write_text('{"resourceSpans":[]}\n')
+    err = one_line_exit_2(*run(capsys, path, "-o", tmp_path / "r.html", f"--memory-limit={limit}"))
+    assert "--memory-limit" in err and repr(limit) in err and "1GB" in err and "512MB" in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_good_memory_limit_is_passed_on(tmp_path, capsys):
+    path = tmp_path / "spans.jsonl"
+    path.write_text('{"resourceSpans":[]}\n')
+    for limit in ("512MB", "1.5GiB", "2 gb"):
+        code, out, err = run(capsys, path, "-o", tmp_path / "r.html", "--memory-limit", limit)
+        assert (code, err) == (0, "") and "0 chat calls" in out
+
+
+def several_lines(path):
+    from qwenobs.report import synthetic
+
+    synthetic.write(path, 2500, seed=3)  # 1,000 spans a line: four lines
+    return path
+
+
+def test_a_cut_gzip_file_is_named_not_a_traceback(tmp_path, capsys):
+    whole = several_lines(tmp_path / "whole.jsonl.gz").read_bytes()
+    for size in (300, len(whole) // 2, len(whole) - 20):  # inside the first line, later, at the end
+        path = tmp_path / "cut.jsonl.gz"
+        path.write_bytes(whole[:size])
+        err = one_line_exit_2(*run(capsys, path, "-o", tmp_path / "r.html"))
+        assert str(path) in err and "cut short" in err, (size, err)
+
+
+def test_a_cut_zstd_file_is_named_never_an_empty_report(tmp_path, capsys):
+    zstd = shutil.which("zstd")
+    if zstd is None:
+        pytest.skip("the zstd command is not installed")
+    plain = several_lines(tmp_path / "traces.jsonl")
+    subprocess.run([zstd, "-q", "--rm", str(plain)], check=True)
+    whole = (tmp_path / "traces.jsonl.zst").read_bytes()
+    code, out, _ = run(capsys, tmp_path / "traces.jsonl.zst", "-o", tmp_path / "r.html")
+    assert code == 0 and "2,500 chat calls" in out  # the whole file passes the check
+    for size in (300, len(whole) // 2, len(whole) - 20, len(whole) - 1):
+        path = tmp_path / "cut.jsonl.zst"
+        path.write_bytes(whole[:size])
+        err = one_line_exit_2(*run(capsys, path, "-o", tmp_path / "r.html"))
+        assert str(path) in err and "cut short" in err, (size, err)
+
+
+def test_each_file_is_read_once_however_often_it_is_named(tmp_path, capsys, monkeypatch, expected):
+    path = tmp_path / "spans.jsonl"
+    path.write_bytes(gzip.decompress(FIXTURE.read_bytes()))
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, path, "./spans.jsonl", tmp_path, "-o", "r.html")
+    assert code == 0 and f"{expected['calls']:,} chat calls" in out
+
+
+def test_a_glob_over_rotated_copies_reads_each_once(tmp_path, capsys):
+    from qwenobs.spans_file import SpansFileExporter
+
+    path = tmp_path / "spans.jsonl"
+    qwenobs.uninstrument()
+    provider = TracerProvider()
+    exporter = SpansFileExporter(path, max_bytes=3000, backups=3)
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    qwenobs.instrument(tracer_provider=provider)
+    fake = FakeDashScope()
+    try:
+        with fake.intercept():
+            client = openai.OpenAI(api_key="sk-test", base_url=demo.BASE_URL)
+            for i in range(4):
+                fake.reply(f"answer {i}")
+                client.chat.completions.create(
+                    model="qwen-plus",
+                    messages=[{"role": "user", "content": f"q{i}"}],
+                    max_tokens=16,
+                )
+    finally:
+        qwenobs.uninstrument()
+        exporter.shutdown()
+    files = sorted(tmp_path.glob("spans*.jsonl"))  # what the shell makes of spans*.jsonl
+    assert len(files) == 4  # the live file and three rotated copies
+    code, out, _ = run(capsys, *files, "-o", tmp_path / "r.html")
+    assert code == 0 and "4 chat calls from 4 spans" in out
+
+
+def test_a_copy_of_a_file_counts_its_spans_once(tmp_path, capsys, expected):
+    # Two names for the same spans (a copy, or two exporters of one service): by trace and span id.
+    path = tmp_path / "spans.jsonl"
+    path.write_bytes(gzip.decompress(FIXTURE.read_bytes()))
+    (tmp_path / "copy").mkdir()
+    shutil.copy(path, tmp_path / "copy" / "spans.jsonl")
+    code, out, _ = run(capsys, path, tmp_path / "copy" / "spans.jsonl", "-o", tmp_path / "r.html")
+    assert code == 0 and f"{expected['calls']:,} chat calls" in out
+    assert "(300 repeated spans counted once)" in out
