@@ -13,6 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from ..fake.render import Outcome, chunk_count
 from ..fake.script import Answer, Failure, Reply, Timing, ToolCall
 from .compare import Now, Options, common_prefix, differences, report
 from .recording import RecordedCall, Recording
@@ -96,20 +97,21 @@ class Replay:
             # A recorded HTTP error answers the SDK's retries of the call too, as it did then.
             return Failure(answer.status, answer.code, answer.message, timing=timing)
         if answer.failed:
-            chunks = max(1, len(answer.content or "") // CHUNK_SIZE)
+            content = answer.content or ""
             return Failure(
                 answer.status,
                 answer.code,
                 answer.message,
-                after_chunks=chunks + 1,  # the role chunk, then the content that streamed
-                content=answer.content or "",
+                # Every chunk but the finish chunk: the role chunk, then all the recorded content
+                # (the last piece may be shorter than the others), then the error event.
+                after_chunks=chunk_count(Outcome(content, None, (), "stop", {}), CHUNK_SIZE) - 1,
+                content=content,
                 timing=timing,
             )
-        calls = tuple(ToolCall(c["name"], c["arguments"], c["id"]) for c in answer.tool_calls)
         return Reply(
             answer.content,
             answer.reasoning,
-            calls,
+            _tool_calls(call),
             answer.finish_reason,
             answer.usage,
             timing,
@@ -119,7 +121,13 @@ class Replay:
         if self.pace is None or call.duration is None:
             return Timing(0.0, 0.0, CHUNK_SIZE)
         first = (call.first_chunk if call.first_chunk is not None else call.duration) * self.pace
-        text = (call.answer.reasoning or "") + (call.answer.content or "")
-        chunks = max(1, len(text) // CHUNK_SIZE)
-        every = max(0.0, call.duration * self.pace - first) / chunks
+        answer = call.answer
+        outcome = Outcome(answer.content, answer.reasoning, _tool_calls(call), "stop", {})
+        # The rest of the recorded duration spread over the chunks after the first, counted as
+        # the fake will send them (thinking, content and tool-call pieces, the finish chunk).
+        every = max(0.0, call.duration * self.pace - first) / (chunk_count(outcome, CHUNK_SIZE) - 1)
         return Timing(first, every, CHUNK_SIZE)
+
+
+def _tool_calls(call: RecordedCall) -> tuple[ToolCall, ...]:
+    return tuple(ToolCall(c["name"], c["arguments"], c["id"]) for c in call.answer.tool_calls)

@@ -270,3 +270,76 @@ def test_capture_of_a_source_that_cannot_replay_is_one_line(tmp_path, capsys):
 
     assert main(["capture", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().startswith("qwenobs capture: ")
+
+
+@pytest.mark.parametrize("chunk_size", [3, 5, 8, 13])
+def test_a_stream_cut_by_an_error_replays_all_the_content_that_streamed(tmp_path, chunk_size):
+    # Whatever the production chunking, the replay sends exactly the recorded text, then the
+    # error event: 'Here is th' (two chunks of 5) replayed as 'Here is th', not 'Here is '.
+    path = tmp_path / "cut.jsonl"
+
+    def app() -> str:
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL, max_retries=0)
+        text = []
+        ask = [{"role": "user", "content": "Tell me."}]
+        try:
+            for chunk in client.chat.completions.create(
+                model="qwen-plus", messages=ask, max_tokens=50, stream=True
+            ):
+                if chunk.choices:
+                    text.append(chunk.choices[0].delta.content or "")
+        except openai.APIError as error:
+            return f"{''.join(text)!r} then {error.code}"
+        return "no error"
+
+    def script(fake: FakeDashScope) -> None:
+        fake.fail(400, code="data_inspection_failed", after_chunks=3, content="Here is the answer.")
+
+    provider = TracerProvider()
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=provider, capture_content=True, spans_file=path)
+    production = FakeDashScope(chunk_size=chunk_size)
+    script(production)
+    try:
+        with production.intercept():
+            original = app()
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+    fake = FakeDashScope.from_trace(path)
+    with fake.intercept():
+        replayed = app()
+    streamed = "Here is the answer."[: 2 * chunk_size]
+    assert original == f"{streamed!r} then data_inspection_failed"
+    assert replayed == original
+    fake.replay.check()
+
+
+def test_a_paced_stream_lasts_as_long_as_it_did_with_thinking_and_content(tmp_path):
+    # 10 characters of thinking and 10 of content, 8 per replayed chunk: 2 + 2 chunks between
+    # the role chunk and the finish chunk. The recorded second, at pace 0.01, is 10 ms in all.
+    call = {
+        "where": "span 00000001 (chat qwen-plus)",
+        "model": "qwen-plus",
+        "system": [],
+        "messages": [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}],
+        "tools": None,
+        "parameters": {"max_tokens": 50, "stream": True},
+        "stream": True,
+        "answer": {"content": "c" * 10, "reasoning": "r" * 10, "finish_reason": "stop"},
+        "first_chunk": 0.2,
+        "duration": 1.0,
+    }
+    path = tmp_path / "thinking.replay.json"
+    path.write_text(json.dumps({"format": "qwenobs-replay/1", "source": "x", "calls": [call]}))
+    fake = FakeDashScope.from_trace(path, pace=0.01)
+    stream = fake.client().chat.completions.create(
+        model="qwen-plus", messages=[{"role": "user", "content": "hi"}], max_tokens=50, stream=True
+    )
+    deltas = [c.choices[0].delta for c in stream if c.choices]
+    assert "".join(getattr(d, "reasoning_content", None) or "" for d in deltas) == "r" * 10
+    assert "".join(d.content or "" for d in deltas) == "c" * 10
+    delays = [delay for delay, _ in fake.calls[0].response.parts]
+    assert delays[0] == pytest.approx(0.002)
+    assert sum(delays) == pytest.approx(0.01)
+    fake.replay.check()
