@@ -9,16 +9,47 @@ every one, and the pytest marker fails the test with them.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from .. import checks
 from ..fake.render import Outcome, chunk_count
 from ..fake.script import Answer, Failure, Reply, Timing, ToolCall
 from .compare import Now, Options, common_prefix, differences, report
 from .recording import RecordedCall, Recording
 
 CHUNK_SIZE = 8  # characters per replayed stream chunk (the fake's default)
+
+
+def settings(
+    where: str, *, json_as_data: Any = False, ignore: Any = (), pace: Any = None
+) -> tuple[Options, float | None]:
+    """The replay options of ``FakeDashScope.from_trace`` and the ``qwen_replay`` marker,
+    checked where they were written (``where`` names the call): ``json_as_data`` True or False,
+    ``ignore`` a place or a list of places (str), ``pace`` a number from 0 up or None."""
+    checks.flag(where, "json_as_data", json_as_data)
+    places = (ignore,) if isinstance(ignore, str) else ignore  # one place, not its characters
+    if not isinstance(places, list | tuple):
+        raise checks.wrong_type(where, "ignore", ignore, _IGNORE)
+    for index, place in enumerate(places):
+        checks.text(where, f"ignore[{index}]", place, optional=False, empty=False)
+    _check_pace(where, pace)
+    return Options(json_as_data, tuple(places)), pace
+
+
+_IGNORE = "a place name or a list of them, such as ['temperature', 'messages[*].parts[*].response']"
+_PACE = "a number from 0 up (a factor of the recorded timing)"
+
+
+def _check_pace(where: str, pace: Any) -> None:
+    if pace is None:
+        return
+    if not isinstance(pace, int | float) or isinstance(pace, bool):
+        raise checks.wrong_type(where, "pace", pace, _PACE + " or None")
+    if not (pace >= 0 and math.isfinite(pace)):  # NaN fails this too
+        raise checks.wrong_value(where, "pace", pace, _PACE)
 
 
 class ReplayMismatch(AssertionError):
@@ -29,8 +60,7 @@ class Replay:
     """What the fake answers from, and what it found."""
 
     def __init__(self, recording: Recording, options: Options, pace: float | None) -> None:
-        if pace is not None and not pace > 0:
-            raise ValueError(f"pace must be a positive factor of the recorded timing, got {pace!r}")
+        _check_pace("Replay()", pace)
         self.recording = recording
         self.options = options
         self.pace = pace
@@ -76,6 +106,7 @@ class Replay:
     def check(self, allow_unplayed: bool = False) -> None:
         """Raise ``ReplayMismatch`` when a call differed, or (unless allowed) when recorded calls
         were never made."""
+        checks.flag("fake.replay.check()", "allow_unplayed", allow_unplayed)
         problems = list(self.mismatches)
         if not allow_unplayed and self.unplayed and not self.mismatches:
             names = ", ".join(c.where for c in self.unplayed[:3])

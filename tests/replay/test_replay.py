@@ -343,3 +343,51 @@ def test_a_paced_stream_lasts_as_long_as_it_did_with_thinking_and_content(tmp_pa
     assert delays[0] == pytest.approx(0.002)
     assert sum(delays) == pytest.approx(0.01)
     fake.replay.check()
+
+
+@pytest.mark.parametrize(
+    ("option", "error"),
+    [
+        ({"pace": "fast"}, "pace must be a number from 0 up (a factor of the recorded timing) or"),
+        ({"pace": float("nan")}, "pace must be a number from 0 up"),
+        ({"ignore": 3}, "ignore must be a place name or a list of them"),
+        ({"ignore": ["temperature", None]}, "ignore[1] must be a str, got NoneType None"),
+        ({"json_as_data": "yes"}, "json_as_data must be True or False, got str 'yes'"),
+        ({"conversation_id": 5}, "conversation_id must be a str or None, got int 5"),
+    ],
+)
+def test_from_trace_checks_its_options_before_reading_the_source(tmp_path, option, error):
+    # The source does not exist: the option's mistake is reported first, naming the call.
+    with pytest.raises((TypeError, ValueError)) as caught:
+        FakeDashScope.from_trace(tmp_path / "missing.jsonl", **option)
+    assert str(caught.value).startswith(f"FakeDashScope.from_trace(): {error}")
+
+
+def test_a_lone_str_to_ignore_is_one_place_not_its_characters(incident):
+    def tuned() -> str:
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL, max_retries=0)
+        return (
+            client.chat.completions.create(
+                model="qwen-plus",
+                messages=[
+                    {
+                        "role": "system",
+                        "content": "You are a packing assistant. Use the weather tool.",
+                    },
+                    {"role": "user", "content": QUESTION},
+                ],
+                tools=WEATHER_TOOLS,
+                max_tokens=512,
+            )
+            .choices[0]
+            .message.tool_calls[0]
+            .function.name
+        )
+
+    fake = FakeDashScope.from_trace(incident, ignore="max_tokens")
+    assert fake.replay.options.ignore == ("max_tokens",)
+    with fake.intercept():
+        assert tuned() == "get_weather"  # max_tokens 512, recorded 256: ignored
+    with pytest.raises(TypeError, match=r"allow_unplayed must be True or False, got str 'no'"):
+        fake.replay.check(allow_unplayed="no")
+    fake.replay.check(allow_unplayed=True)
