@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 import qwenobs
 from qwenobs.fake import FakeDashScope
 from qwenobs.fake.samples import WEATHER_TOOLS
+from qwenobs.otlp_json import read_spans
 from qwenobs.replay import ReplayMismatch, ReplayUnavailable, load
 
 BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
@@ -391,3 +392,57 @@ def test_a_lone_str_to_ignore_is_one_place_not_its_characters(incident):
     with pytest.raises(TypeError, match=r"allow_unplayed must be True or False, got str 'no'"):
         fake.replay.check(allow_unplayed="no")
     fake.replay.check(allow_unplayed=True)
+
+
+def test_capture_with_an_invalid_redact_regex_is_one_line_naming_the_flag(
+    incident, tmp_path, capsys
+):
+    from qwenobs.cli import main
+
+    out = tmp_path / "incidents"
+    assert main(["capture", str(incident), "-o", str(out), "--redact", "("]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == (
+        "qwenobs capture: --redact '(' is not a regular expression: "
+        "missing ), unterminated subpattern at position 0\n"
+    )
+    assert not out.exists()  # checked before the source is read
+
+
+def test_capture_chooses_a_conversation_and_names_its_own_flags(tmp_path, capsys):
+    from qwenobs.cli import main
+
+    path = tmp_path / "two.jsonl"
+
+    def two_conversations() -> None:  # no parent span: a trace per call
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL)
+        for city in ("Ningbo", "Suzhou"):
+            client.chat.completions.create(
+                model="qwen-plus",
+                messages=[{"role": "user", "content": f"Weather in {city}?"}],
+                max_tokens=64,
+            )
+
+    def script(fake: FakeDashScope) -> None:
+        fake.reply("Ningbo: sunny.")
+        fake.reply("Suzhou: drizzle.")
+
+    capture(path, two_conversations, script)
+    out = tmp_path / "incidents"
+    assert main(["capture", str(path), "-o", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "pass --trace-id (or --conversation-id) to choose one" in error, error
+    assert main(["capture", str(path), "-o", str(out), "--trace-id", "4bf9"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("qwenobs capture: --trace-id must be the 32 hexadecimal digits"), error
+
+    spans = [s for s in read_spans([path]) if s.attributes.get("gen_ai.operation.name") == "chat"]
+    suzhou = next(s for s in spans if "Suzhou" in s.attributes["gen_ai.input.messages"])
+    conversation = suzhou.attributes["gen_ai.conversation.id"]
+    assert main(["capture", str(path), "-o", str(out), "--conversation-id", conversation]) == 0
+    recording = load(out / "incident.replay.json")
+    assert [c.answer.content for c in recording.calls] == ["Suzhou: drizzle."]
+    # The Python API names its keyword arguments.
+    with pytest.raises(ReplayUnavailable, match=r"pass trace_id= \(or conversation_id=\)"):
+        load(path)
