@@ -446,3 +446,10 @@ def test_capture_chooses_a_conversation_and_names_its_own_flags(tmp_path, capsys
     # The Python API names its keyword arguments.
     with pytest.raises(ReplayUnavailable, match=r"pass trace_id= \(or conversation_id=\)"):
         load(path)
+
+
+def test_redact_names_a_pattern_that_is_not_a_regular_expression(incident):
+    from qwenobs.replay.capture import redact
+
+    with pytest.raises(ValueError, match=r"^patterns\[1\] '\[a-' is not a regular expression: "):
+        redact(load(incident), ["Hangzhou", "[a-"])
