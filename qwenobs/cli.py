@@ -136,12 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     capture = commands.add_parser(
         "capture",
         help="turn a captured conversation into a replay file and a pytest module",
-        description="Read one trace (OTLP/JSON lines, phoenix://HOST:PORT, or a qwenobs "
-        "cassette), redact secrets and your patterns, and write NAME.replay.json and "
-        "test_NAME.py to the output folder. Exit 2 when the source cannot be replayed.",
+        description="Read one trace or conversation (OTLP/JSON lines, phoenix://HOST:PORT, or a "
+        "qwenobs cassette), redact secrets and your patterns, and write NAME.replay.json and "
+        "test_NAME.py to the output folder. Exit 2 when the source cannot be replayed or an "
+        "option is wrong.",
     )
     capture.add_argument("source", metavar="SOURCE")
     capture.add_argument("--trace-id", help="the 32 hex digits a trace UI shows")
+    capture.add_argument(
+        "--conversation-id", metavar="ID", help="the gen_ai.conversation.id to capture"
+    )
     capture.add_argument("-o", "--output", required=True, type=Path, metavar="FOLDER")
     capture.add_argument("--name", default="incident", help="names the files and the test")
     capture.add_argument(
@@ -174,15 +178,35 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _capture(args: argparse.Namespace) -> int:
+    import re
+
     from .replay import ReplayUnavailable
     from .replay.capture import capture
+    from .replay.recording import SeveralTraces
 
+    for pattern in args.redact:  # before the source is read (a Phoenix fetch, a large file)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            print(
+                f"qwenobs capture: --redact {pattern!r} is not a regular expression: {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_UNREADABLE
     try:
         data, module, counts, notes = capture(
-            args.source, args.trace_id, args.output, args.name, args.redact
+            args.source,
+            args.trace_id,
+            args.output,
+            args.name,
+            args.redact,
+            conversation_id=args.conversation_id,
         )
+    except SeveralTraces as exc:
+        print(f"qwenobs capture: {exc.saying('--trace-id', '--conversation-id')}", file=sys.stderr)
+        return EXIT_UNREADABLE
     except (ReplayUnavailable, ValueError, ConnectionError) as exc:
-        print(f"qwenobs capture: {exc}", file=sys.stderr)
+        print(f"qwenobs capture: {_flagged(exc)}", file=sys.stderr)
         return EXIT_UNREADABLE
     print(f"wrote {data} and {module}")
     for rule, count in sorted(counts.items()):
@@ -193,6 +217,23 @@ def _capture(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"next: edit run_application in {module.name}, then run pytest {module}")
     return EXIT_OK
+
+
+# The capture API's arguments that an error can start with, and the flags that set them.
+_CAPTURE_FLAGS = {
+    "trace_id": "--trace-id",
+    "conversation_id": "--conversation-id",
+    "name": "--name",
+}
+
+
+def _flagged(error: Exception) -> str:
+    """An argument error of the capture API (``trace_id must be ...``) naming the flag instead."""
+    text = str(error)
+    argument, _, rest = text.partition(" ")
+    if argument in _CAPTURE_FLAGS and type(error) is ValueError:
+        return f"{_CAPTURE_FLAGS[argument]} {rest}"
+    return text
 
 
 def _catalog(args: argparse.Namespace) -> int:

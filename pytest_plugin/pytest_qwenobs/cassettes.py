@@ -14,7 +14,7 @@ from typing import Any
 
 from qwenobs.cassettes import asks_for_usage, comparable, without_usage_chunk
 
-from .jsondiff import differences
+from .jsondiff import common_messages, differences, distance
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')  # characters some file systems refuse
 
@@ -100,10 +100,13 @@ class Recording:
         if not same_route:
             return []
         sent = comparable(_parsed(request.body))
-        diffs = [
-            (differences(comparable(_parsed(r.body)), sent), number, r) for number, r in same_route
-        ]
-        found, number, nearest = min(diffs, key=lambda d: len(d[0]))
+        bodies = [(comparable(_parsed(r.body)), number, r) for number, r in same_route]
+        # The recording the request most likely repeats: the longest shared conversation, then
+        # the fewest differences, then the earliest.
+        body, number, nearest = min(
+            bodies, key=lambda b: (-common_messages(b[0], sent), distance(b[0], sent), b[1])
+        )
+        found = differences(body, sent)
         head = f"closest recorded: interaction {number}: {describe_request(nearest)}"
         if not found:
             return [

@@ -264,6 +264,7 @@ def _replaying_fake(
     request: pytest.FixtureRequest, marker: Any, fake_kwargs: dict[str, Any]
 ) -> Any:
     """The fake of a ``qwen_replay`` test, and the check that fails it where the app differs."""
+    from qwenobs.checks import flag
     from qwenobs.fake import FakeDashScope
 
     from .cassettes import resolve_path
@@ -281,17 +282,26 @@ def _replaying_fake(
         raise options.OptionMistake(
             "@pytest.mark.qwen_replay needs the recording: @pytest.mark.qwen_replay(PATH)"
         )
+    where = "@pytest.mark.qwen_replay"
     allow_unplayed = kwargs.pop("allow_unplayed", False)
+    try:
+        flag(where, "allow_unplayed", allow_unplayed)
+    except TypeError as exc:
+        raise options.OptionMistake(str(exc)) from None
     text = str(source)
     if "://" not in text:
         text = str(resolve_path(Path(str(request.node.path)), text))
     try:
         fake = FakeDashScope.from_trace(text, *marker.args[1:2], **kwargs, **fake_kwargs)
     except (TypeError, ValueError) as exc:
-        # The recording (missing, or not one a replay can use) or one of the marker's options
-        # ("pace must be ..."); the fake's own options are named by the caller.
+        # One of the marker's options, as from_trace checks them ("FakeDashScope.from_trace():
+        # pace must be ..."), or the recording (missing, or not one a replay can use); the
+        # fake's own options are named by the caller.
+        mistake = options.reworded(exc, "FakeDashScope.from_trace()", lambda option: where)
+        if mistake is not None:
+            raise mistake from None
         if isinstance(exc, ReplayUnavailable) or str(exc).split(" ", 1)[0] in accepted:
-            raise options.OptionMistake(f"@pytest.mark.qwen_replay: {exc}") from None
+            raise options.OptionMistake(f"{where}: {exc}") from None
         raise
 
     def check(failed: bool) -> str | None:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import checks
 from ..extras import need
 from .arguments import arguments
 from .engine import EXTRA, Engine
@@ -35,7 +36,7 @@ class FakeDashScope(Engine):
         *,
         conversation_id: str | None = None,
         json_as_data: bool = False,
-        ignore: tuple[str, ...] | list[str] = (),
+        ignore: str | tuple[str, ...] | list[str] = (),
         pace: float | None = None,
         **options: Any,
     ) -> FakeDashScope:
@@ -47,15 +48,21 @@ class FakeDashScope(Engine):
         ``.replay.json`` file; ``trace_id``: optional when the source holds one trace or one
         conversation (``conversation_id``: a ``gen_ai.conversation.id`` to choose one).
         ``json_as_data``: compare JSON text as data; ``ignore``: places never compared (glob
-        patterns such as ``"temperature"`` or ``"messages[*].parts[*].response"``); ``pace``:
-        replay streams at the recorded pace times this factor (default: no waiting). ``options``
-        go to ``FakeDashScope(...)``. ``fake.replay.check()`` raises ``ReplayMismatch`` with
-        every difference found; the ``qwen_replay`` pytest marker does it for you.
+        patterns such as ``"temperature"`` or ``"messages[*].parts[*].response"``; a lone str is
+        one place); ``pace``: replay streams at the recorded pace times this factor (default and
+        0: no waiting). ``options`` go to ``FakeDashScope(...)``. ``fake.replay.check()`` raises
+        ``ReplayMismatch`` with every difference found; the ``qwen_replay`` pytest marker does it
+        for you.
         """
-        from ..replay import Options, Replay, load
+        from ..replay import Replay, load
+        from ..replay.player import settings
 
+        where = "FakeDashScope.from_trace()"
+        checks.text(where, "trace_id", trace_id)
+        checks.text(where, "conversation_id", conversation_id)
+        rules, pace = settings(where, json_as_data=json_as_data, ignore=ignore, pace=pace)
         recording = load(source, trace_id, conversation_id)
-        replay = Replay(recording, Options(json_as_data, tuple(ignore)), pace)
+        replay = Replay(recording, rules, pace)
         fake = cls(**options)
         fake.replay = replay
         fake.script.responder = replay.answer

@@ -31,7 +31,7 @@ def redact(
     """A copy of ``recording`` with secrets and the ``patterns`` (regular expressions) replaced
     by ``<scrubbed>`` in every text it holds, ``function`` applied last; and how many values each
     rule replaced."""
-    compiled = [(p, re.compile(p)) for p in patterns]
+    compiled = [(p, _regex(i, p)) for i, p in enumerate(patterns)]
     values = [v for name in SECRET_ENV if len(v := os.environ.get(name, "")) > 3]
     counts: Counter[str] = Counter()
 
@@ -74,6 +74,15 @@ def redact(
     return Recording.from_json(
         json.dumps({"format": "qwenobs-replay/1", **data}), recording.source
     ), counts
+
+
+def _regex(index: int, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(
+            f"patterns[{index}] {pattern!r} is not a regular expression: {exc}"
+        ) from None
 
 
 def write(recording: Recording, folder: Path, name: str) -> tuple[Path, Path]:
@@ -143,10 +152,12 @@ def capture(
     folder: Path,
     name: str,
     patterns: Iterable[str] = (),
+    *,
+    conversation_id: str | None = None,
 ) -> tuple[Path, Path, Counter[str], list[str]]:
     """Load, redact and write; the paths, what was redacted, and the recording's notes."""
     from .sources import load
 
-    recording, counts = redact(load(source, trace_id), patterns)
+    recording, counts = redact(load(source, trace_id, conversation_id), patterns)
     data, module = write(recording, folder, name)
     return data, module, counts, recording.notes

@@ -9,15 +9,47 @@ every one, and the pytest marker fails the test with them.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from .. import checks
+from ..fake.render import Outcome, chunk_count
 from ..fake.script import Answer, Failure, Reply, Timing, ToolCall
 from .compare import Now, Options, common_prefix, differences, report
 from .recording import RecordedCall, Recording
 
 CHUNK_SIZE = 8  # characters per replayed stream chunk (the fake's default)
+
+
+def settings(
+    where: str, *, json_as_data: Any = False, ignore: Any = (), pace: Any = None
+) -> tuple[Options, float | None]:
+    """The replay options of ``FakeDashScope.from_trace`` and the ``qwen_replay`` marker,
+    checked where they were written (``where`` names the call): ``json_as_data`` True or False,
+    ``ignore`` a place or a list of places (str), ``pace`` a number from 0 up or None."""
+    checks.flag(where, "json_as_data", json_as_data)
+    places = (ignore,) if isinstance(ignore, str) else ignore  # one place, not its characters
+    if not isinstance(places, list | tuple):
+        raise checks.wrong_type(where, "ignore", ignore, _IGNORE)
+    for index, place in enumerate(places):
+        checks.text(where, f"ignore[{index}]", place, optional=False, empty=False)
+    _check_pace(where, pace)
+    return Options(json_as_data, tuple(places)), pace
+
+
+_IGNORE = "a place name or a list of them, such as ['temperature', 'messages[*].parts[*].response']"
+_PACE = "a number from 0 up (a factor of the recorded timing)"
+
+
+def _check_pace(where: str, pace: Any) -> None:
+    if pace is None:
+        return
+    if not isinstance(pace, int | float) or isinstance(pace, bool):
+        raise checks.wrong_type(where, "pace", pace, _PACE + " or None")
+    if not (pace >= 0 and math.isfinite(pace)):  # NaN fails this too
+        raise checks.wrong_value(where, "pace", pace, _PACE)
 
 
 class ReplayMismatch(AssertionError):
@@ -28,8 +60,7 @@ class Replay:
     """What the fake answers from, and what it found."""
 
     def __init__(self, recording: Recording, options: Options, pace: float | None) -> None:
-        if pace is not None and not pace > 0:
-            raise ValueError(f"pace must be a positive factor of the recorded timing, got {pace!r}")
+        _check_pace("Replay()", pace)
         self.recording = recording
         self.options = options
         self.pace = pace
@@ -75,6 +106,7 @@ class Replay:
     def check(self, allow_unplayed: bool = False) -> None:
         """Raise ``ReplayMismatch`` when a call differed, or (unless allowed) when recorded calls
         were never made."""
+        checks.flag("fake.replay.check()", "allow_unplayed", allow_unplayed)
         problems = list(self.mismatches)
         if not allow_unplayed and self.unplayed and not self.mismatches:
             names = ", ".join(c.where for c in self.unplayed[:3])
@@ -96,20 +128,21 @@ class Replay:
             # A recorded HTTP error answers the SDK's retries of the call too, as it did then.
             return Failure(answer.status, answer.code, answer.message, timing=timing)
         if answer.failed:
-            chunks = max(1, len(answer.content or "") // CHUNK_SIZE)
+            content = answer.content or ""
             return Failure(
                 answer.status,
                 answer.code,
                 answer.message,
-                after_chunks=chunks + 1,  # the role chunk, then the content that streamed
-                content=answer.content or "",
+                # Every chunk but the finish chunk: the role chunk, then all the recorded content
+                # (the last piece may be shorter than the others), then the error event.
+                after_chunks=chunk_count(Outcome(content, None, (), "stop", {}), CHUNK_SIZE) - 1,
+                content=content,
                 timing=timing,
             )
-        calls = tuple(ToolCall(c["name"], c["arguments"], c["id"]) for c in answer.tool_calls)
         return Reply(
             answer.content,
             answer.reasoning,
-            calls,
+            _tool_calls(call),
             answer.finish_reason,
             answer.usage,
             timing,
@@ -119,7 +152,13 @@ class Replay:
         if self.pace is None or call.duration is None:
             return Timing(0.0, 0.0, CHUNK_SIZE)
         first = (call.first_chunk if call.first_chunk is not None else call.duration) * self.pace
-        text = (call.answer.reasoning or "") + (call.answer.content or "")
-        chunks = max(1, len(text) // CHUNK_SIZE)
-        every = max(0.0, call.duration * self.pace - first) / chunks
+        answer = call.answer
+        outcome = Outcome(answer.content, answer.reasoning, _tool_calls(call), "stop", {})
+        # The rest of the recorded duration spread over the chunks after the first, counted as
+        # the fake will send them (thinking, content and tool-call pieces, the finish chunk).
+        every = max(0.0, call.duration * self.pace - first) / (chunk_count(outcome, CHUNK_SIZE) - 1)
         return Timing(first, every, CHUNK_SIZE)
+
+
+def _tool_calls(call: RecordedCall) -> tuple[ToolCall, ...]:
+    return tuple(ToolCall(c["name"], c["arguments"], c["id"]) for c in call.answer.tool_calls)

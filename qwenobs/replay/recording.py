@@ -25,6 +25,23 @@ class ReplayUnavailable(ValueError):
     """The source cannot be replayed: it lacks what a replay needs, and the message says what."""
 
 
+class SeveralTraces(ReplayUnavailable):
+    """The source holds several traces of several conversations and none was chosen."""
+
+    def __init__(self, source: str, traces: list[str]) -> None:
+        self.source, self.traces = source, traces
+        super().__init__(self.saying("trace_id=", "conversation_id="))
+
+    def saying(self, trace_id: str, conversation_id: str) -> str:
+        """The message, naming the two ways to choose as the caller spells them (keyword
+        arguments from code, flags on the command line)."""
+        listed = ", ".join(self.traces[:5]) + (", ..." if len(self.traces) > 5 else "")
+        return (
+            f"{self.source} holds {len(self.traces)} traces ({listed}) of several "
+            f"conversations; pass {trace_id} (or {conversation_id}) to choose one"
+        )
+
+
 @dataclass
 class Answer:
     """What a call got back: an answer, an HTTP error, or an answer cut by an error event."""
@@ -109,11 +126,7 @@ def from_spans(
     traces = {s.trace_id for s in chats}
     conversations = {s.attributes.get(sc.CONVERSATION_ID) for s in chats}
     if trace_id is None and len(traces) > 1 and (len(conversations) > 1 or None in conversations):
-        listed = ", ".join(sorted(traces)[:5])
-        raise ReplayUnavailable(
-            f"{source} holds {len(traces)} traces ({listed}{', ...' if len(traces) > 5 else ''}) "
-            "of several conversations; pass trace_id= (or conversation_id=) to choose one"
-        )
+        raise SeveralTraces(source, sorted(traces))
     notes: list[str] = []
     calls = [_call(span, notes) for span in chats]
     return Recording(source, trace_id or sorted(traces)[0], calls, notes)

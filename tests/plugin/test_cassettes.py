@@ -366,3 +366,76 @@ def test_differences_name_the_key_and_the_message():
     ]
     assert differences(recorded, recorded) == []
     assert differences("x" * 100, "y") == [f"body: recorded '{'x' * 56}..., sent 'y'"]
+
+
+AGENT = """
+import json, os, openai
+
+RAIN = {"Hangzhou": 12, "Shanghai": 3, "Ningbo": 3}
+TOOLS = [{"type": "function", "function": {"name": "rain", "parameters": {"type": "object"}}}]
+
+def run_agent():
+    llm = openai.OpenAI(api_key="sk-test", base_url=os.environ.get(
+        "APP_BASE_URL", "https://dashscope.aliyuncs.com/compatible-mode/v1"), max_retries=0)
+    messages = [{"role": "system", "content": "Use the tool."},
+                {"role": "user", "content": "Umbrella tomorrow?"}]
+    while True:
+        message = llm.chat.completions.create(
+            model="qwen-plus", messages=messages, tools=TOOLS, max_tokens=64
+        ).choices[0].message
+        if not message.tool_calls:
+            return message.content
+        messages.append(message.model_dump(exclude_none=True))
+        for call in message.tool_calls:
+            city = json.loads(call.function.arguments)["city"]
+            result = {"city": city, "rain_mm": RAIN[city]}
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+"""
+
+AGENT_DASHSCOPE = """
+import os, pytest
+from qwenobs.fake import FakeDashScope
+
+@pytest.fixture(scope="session", autouse=True)
+def real_dashscope():
+    fake = FakeDashScope()
+    for city in ("Hangzhou", "Shanghai", "Ningbo"):
+        fake.reply(tool_calls=[{"name": "rain", "arguments": {"city": city}}])
+    fake.reply("Take an umbrella.")
+    with fake.serve() as server:
+        os.environ["APP_BASE_URL"] = server.base_url
+        yield fake
+    del os.environ["APP_BASE_URL"]
+"""
+
+
+def test_a_later_agent_round_that_changed_names_its_own_recording_as_closest(suite):
+    # Four calls, each repeating the conversation so far: a request of the fourth round lacks
+    # nothing of the fourth recording but one changed tool result, and lacks six messages of the
+    # first. A list one item short and a list six items short are not equally close.
+    suite.pytester.makepyfile(agent=AGENT)
+    suite.pytester.makeconftest(AGENT_DASHSCOPE)
+    suite.test(
+        """
+        import agent, pytest
+
+        @pytest.mark.qwen_cassette
+        def test_agent():
+            assert agent.run_agent() == "Take an umbrella."
+        """
+    )
+    suite.run("--qwen-record-mode=once").assert_outcomes(passed=1)
+    suite.pytester.makeconftest("")
+    suite.pytester.path.joinpath("agent.py").write_text(
+        AGENT.replace('"Ningbo": 3', '"Ningbo": 30')
+    )
+    result = suite.run()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "    closest recorded: interaction 4: *",
+            "    differs in:",
+            '      messages[7].content: recorded \'{"city": "Ningbo", "rain_mm": 3}\', '
+            'sent \'{"city": "Ningbo", "rain_mm": 30}\'',
+        ]
+    )

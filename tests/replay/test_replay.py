@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 import qwenobs
 from qwenobs.fake import FakeDashScope
 from qwenobs.fake.samples import WEATHER_TOOLS
+from qwenobs.otlp_json import read_spans
 from qwenobs.replay import ReplayMismatch, ReplayUnavailable, load
 
 BASE_URL = "https://dashscope.aliyuncs.com/compatible-mode/v1"
@@ -270,3 +271,185 @@ def test_capture_of_a_source_that_cannot_replay_is_one_line(tmp_path, capsys):
 
     assert main(["capture", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().startswith("qwenobs capture: ")
+
+
+@pytest.mark.parametrize("chunk_size", [3, 5, 8, 13])
+def test_a_stream_cut_by_an_error_replays_all_the_content_that_streamed(tmp_path, chunk_size):
+    # Whatever the production chunking, the replay sends exactly the recorded text, then the
+    # error event: 'Here is th' (two chunks of 5) replayed as 'Here is th', not 'Here is '.
+    path = tmp_path / "cut.jsonl"
+
+    def app() -> str:
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL, max_retries=0)
+        text = []
+        ask = [{"role": "user", "content": "Tell me."}]
+        try:
+            for chunk in client.chat.completions.create(
+                model="qwen-plus", messages=ask, max_tokens=50, stream=True
+            ):
+                if chunk.choices:
+                    text.append(chunk.choices[0].delta.content or "")
+        except openai.APIError as error:
+            return f"{''.join(text)!r} then {error.code}"
+        return "no error"
+
+    def script(fake: FakeDashScope) -> None:
+        fake.fail(400, code="data_inspection_failed", after_chunks=3, content="Here is the answer.")
+
+    provider = TracerProvider()
+    qwenobs.uninstrument()
+    qwenobs.instrument(tracer_provider=provider, capture_content=True, spans_file=path)
+    production = FakeDashScope(chunk_size=chunk_size)
+    script(production)
+    try:
+        with production.intercept():
+            original = app()
+    finally:
+        qwenobs.uninstrument()
+        provider.shutdown()
+    fake = FakeDashScope.from_trace(path)
+    with fake.intercept():
+        replayed = app()
+    streamed = "Here is the answer."[: 2 * chunk_size]
+    assert original == f"{streamed!r} then data_inspection_failed"
+    assert replayed == original
+    fake.replay.check()
+
+
+def test_a_paced_stream_lasts_as_long_as_it_did_with_thinking_and_content(tmp_path):
+    # 10 characters of thinking and 10 of content, 8 per replayed chunk: 2 + 2 chunks between
+    # the role chunk and the finish chunk. The recorded second, at pace 0.01, is 10 ms in all.
+    call = {
+        "where": "span 00000001 (chat qwen-plus)",
+        "model": "qwen-plus",
+        "system": [],
+        "messages": [{"role": "user", "parts": [{"type": "text", "content": "hi"}]}],
+        "tools": None,
+        "parameters": {"max_tokens": 50, "stream": True},
+        "stream": True,
+        "answer": {"content": "c" * 10, "reasoning": "r" * 10, "finish_reason": "stop"},
+        "first_chunk": 0.2,
+        "duration": 1.0,
+    }
+    path = tmp_path / "thinking.replay.json"
+    path.write_text(json.dumps({"format": "qwenobs-replay/1", "source": "x", "calls": [call]}))
+    fake = FakeDashScope.from_trace(path, pace=0.01)
+    stream = fake.client().chat.completions.create(
+        model="qwen-plus", messages=[{"role": "user", "content": "hi"}], max_tokens=50, stream=True
+    )
+    deltas = [c.choices[0].delta for c in stream if c.choices]
+    assert "".join(getattr(d, "reasoning_content", None) or "" for d in deltas) == "r" * 10
+    assert "".join(d.content or "" for d in deltas) == "c" * 10
+    delays = [delay for delay, _ in fake.calls[0].response.parts]
+    assert delays[0] == pytest.approx(0.002)
+    assert sum(delays) == pytest.approx(0.01)
+    fake.replay.check()
+
+
+@pytest.mark.parametrize(
+    ("option", "error"),
+    [
+        ({"pace": "fast"}, "pace must be a number from 0 up (a factor of the recorded timing) or"),
+        ({"pace": float("nan")}, "pace must be a number from 0 up"),
+        ({"ignore": 3}, "ignore must be a place name or a list of them"),
+        ({"ignore": ["temperature", None]}, "ignore[1] must be a str, got NoneType None"),
+        ({"json_as_data": "yes"}, "json_as_data must be True or False, got str 'yes'"),
+        ({"conversation_id": 5}, "conversation_id must be a str or None, got int 5"),
+    ],
+)
+def test_from_trace_checks_its_options_before_reading_the_source(tmp_path, option, error):
+    # The source does not exist: the option's mistake is reported first, naming the call.
+    with pytest.raises((TypeError, ValueError)) as caught:
+        FakeDashScope.from_trace(tmp_path / "missing.jsonl", **option)
+    assert str(caught.value).startswith(f"FakeDashScope.from_trace(): {error}")
+
+
+def test_a_lone_str_to_ignore_is_one_place_not_its_characters(incident):
+    def tuned() -> str:
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL, max_retries=0)
+        return (
+            client.chat.completions.create(
+                model="qwen-plus",
+                messages=[
+                    {
+                        "role": "system",
+                        "content": "You are a packing assistant. Use the weather tool.",
+                    },
+                    {"role": "user", "content": QUESTION},
+                ],
+                tools=WEATHER_TOOLS,
+                max_tokens=512,
+            )
+            .choices[0]
+            .message.tool_calls[0]
+            .function.name
+        )
+
+    fake = FakeDashScope.from_trace(incident, ignore="max_tokens")
+    assert fake.replay.options.ignore == ("max_tokens",)
+    with fake.intercept():
+        assert tuned() == "get_weather"  # max_tokens 512, recorded 256: ignored
+    with pytest.raises(TypeError, match=r"allow_unplayed must be True or False, got str 'no'"):
+        fake.replay.check(allow_unplayed="no")
+    fake.replay.check(allow_unplayed=True)
+
+
+def test_capture_with_an_invalid_redact_regex_is_one_line_naming_the_flag(
+    incident, tmp_path, capsys
+):
+    from qwenobs.cli import main
+
+    out = tmp_path / "incidents"
+    assert main(["capture", str(incident), "-o", str(out), "--redact", "("]) == 2
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    assert printed.err == (
+        "qwenobs capture: --redact '(' is not a regular expression: "
+        "missing ), unterminated subpattern at position 0\n"
+    )
+    assert not out.exists()  # checked before the source is read
+
+
+def test_capture_chooses_a_conversation_and_names_its_own_flags(tmp_path, capsys):
+    from qwenobs.cli import main
+
+    path = tmp_path / "two.jsonl"
+
+    def two_conversations() -> None:  # no parent span: a trace per call
+        client = openai.OpenAI(api_key="sk-app", base_url=BASE_URL)
+        for city in ("Ningbo", "Suzhou"):
+            client.chat.completions.create(
+                model="qwen-plus",
+                messages=[{"role": "user", "content": f"Weather in {city}?"}],
+                max_tokens=64,
+            )
+
+    def script(fake: FakeDashScope) -> None:
+        fake.reply("Ningbo: sunny.")
+        fake.reply("Suzhou: drizzle.")
+
+    capture(path, two_conversations, script)
+    out = tmp_path / "incidents"
+    assert main(["capture", str(path), "-o", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "pass --trace-id (or --conversation-id) to choose one" in error, error
+    assert main(["capture", str(path), "-o", str(out), "--trace-id", "4bf9"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("qwenobs capture: --trace-id must be the 32 hexadecimal digits"), error
+
+    spans = [s for s in read_spans([path]) if s.attributes.get("gen_ai.operation.name") == "chat"]
+    suzhou = next(s for s in spans if "Suzhou" in s.attributes["gen_ai.input.messages"])
+    conversation = suzhou.attributes["gen_ai.conversation.id"]
+    assert main(["capture", str(path), "-o", str(out), "--conversation-id", conversation]) == 0
+    recording = load(out / "incident.replay.json")
+    assert [c.answer.content for c in recording.calls] == ["Suzhou: drizzle."]
+    # The Python API names its keyword arguments.
+    with pytest.raises(ReplayUnavailable, match=r"pass trace_id= \(or conversation_id=\)"):
+        load(path)
+
+
+def test_redact_names_a_pattern_that_is_not_a_regular_expression(incident):
+    from qwenobs.replay.capture import redact
+
+    with pytest.raises(ValueError, match=r"^patterns\[1\] '\[a-' is not a regular expression: "):
+        redact(load(incident), ["Hangzhou", "[a-"])
