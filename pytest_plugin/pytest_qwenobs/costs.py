@@ -1,5 +1,6 @@
-"""What each test's Qwen calls cost: a ledger filled from the fakes' call logs and the traced
-spans (each call once, by its request id), merged across pytest-xdist workers, printed at the end.
+"""What each test's Qwen calls cost: a ledger filled with the calls any fake answered while the
+test ran and the spans ``qwen_spans`` traced (each call once, by its request id), merged across
+pytest-xdist workers, printed at the end.
 
 The fake counts usage with the Qwen tokenizer and its prefix cache, so these figures mean
 something without a key: they are what the same calls would cost on DashScope.
@@ -43,7 +44,7 @@ class Ledger:
             calls[request_id] = call
 
     def add_fake_calls(self, test: str, calls: Iterable[Any]) -> None:
-        """The calls a fake answered with a success (its call log)."""
+        """The calls fakes answered; those answered with a success are counted."""
         for logged in calls:
             usage = logged.usage
             if logged.status != 200 or not usage or not isinstance(logged.json, Mapping):
@@ -104,6 +105,30 @@ class Ledger:
         for test, calls in dumped.items():
             for request_id, fields in calls.items():
                 self.add(test, request_id, Call(**fields))
+
+
+class FakeWatch:
+    """Every call any ``FakeDashScope`` answers from now on (``close()`` stops): the calls of the
+    fakes a test makes itself as well as the fixtures' and longer-lived ones."""
+
+    def __init__(self) -> None:
+        from qwenobs.fake.engine import CALL_WATCHERS
+
+        self._watchers = CALL_WATCHERS
+        self._calls: list[Any] = []
+        CALL_WATCHERS.append(self._seen)
+
+    def _seen(self, call: Any) -> None:
+        self._calls.append(call)  # from any thread: a list append is atomic
+
+    def take(self) -> list[Any]:
+        """The calls seen since the last ``take``."""
+        taken, self._calls = self._calls, []
+        return taken
+
+    def close(self) -> None:
+        if self._seen in self._watchers:
+            self._watchers.remove(self._seen)
 
 
 def _usage(call: Call) -> dict[str, Any]:

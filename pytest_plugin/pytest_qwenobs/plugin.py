@@ -5,6 +5,7 @@ inside the fixtures that need them."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,12 +17,13 @@ from . import options
 if TYPE_CHECKING:
     from qwenobs.fake import FakeDashScope
 
-    from .costs import Ledger
+    from .costs import FakeWatch, Ledger
     from .fakes import QwenServer, Switchboard
     from .linting import Outcome, UsedCassettes
     from .spans import QwenSpans
 
 _LEDGER = pytest.StashKey["Ledger"]()  # what the run's Qwen calls cost, per test
+_WATCH = pytest.StashKey["FakeWatch"]()  # every call the run's fakes answer
 _USED = pytest.StashKey["UsedCassettes"]()  # the cassettes the run used, for --qwen-lint-cassettes
 _LINTED = pytest.StashKey["Outcome"]()
 
@@ -51,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    watch = config.stash.get(_WATCH, None)
+    if watch is not None:
+        watch.close()
     exporter = config.stash.get(_SPANS_FILE, None)
     if exporter is not None:
         exporter.shutdown()
@@ -139,6 +144,33 @@ def _ledger(config: pytest.Config) -> Ledger:
 
         ledger = config.stash[_LEDGER] = Ledger(options.cost_region(config))
     return ledger
+
+
+def _fake_watch(config: pytest.Config) -> FakeWatch | None:
+    """The watch on every fake's calls, from the first test that starts with qwenobs imported
+    (or makes a fixture fake): a run that never imports qwenobs never imports the fake."""
+    watch = config.stash.get(_WATCH, None)
+    if watch is None and "qwenobs" in sys.modules:
+        from .costs import FakeWatch
+
+        watch = config.stash[_WATCH] = FakeWatch()
+    return watch
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[Any]:
+    # Every call a fake answers while the test runs (setup to teardown) is the test's: fakes
+    # the test makes itself (FakeDashScope(), client(), intercept(), serve()), the fixtures'.
+    watch = _fake_watch(item.config)
+    if watch is not None:
+        watch.take()  # answered between tests: nobody's
+    try:
+        return (yield)
+    finally:
+        watch = _fake_watch(item.config)
+        calls = watch.take() if watch is not None else []
+        if calls:
+            _ledger(item.config).add_fake_calls(item.nodeid, calls)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -241,6 +273,7 @@ def _new_fake(request: pytest.FixtureRequest, config: dict[str, Any]) -> tuple[A
 
     from .fakes import PLUGIN_KEYS, FakeSettings
 
+    _fake_watch(request.config)  # qwenobs is imported now: the fake's calls are seen
     accepted = (*PLUGIN_KEYS, *options.keyword_names(FakeDashScope.__init__))
     options.check_config("qwen_fake_config", config, accepted)
     settings = FakeSettings.merge(config, _marker_kwargs(request, "qwen_fake", accepted))
@@ -353,11 +386,8 @@ def qwen_fake(
     fake, settings = _new_fake(request, qwen_fake_config)
     if not settings.allow_unused:
         _add_check(request, _check_unused("qwen_fake", lambda: unused_answers(fake)))
-    try:
-        with fake.intercept(hosts=settings.hosts):
-            yield fake
-    finally:
-        _ledger(request.config).add_fake_calls(request.node.nodeid, fake.calls)
+    with fake.intercept(hosts=settings.hosts):
+        yield fake
 
 
 @pytest.fixture(scope="session")
@@ -403,7 +433,6 @@ def qwen_server(
         yield qwen
     finally:
         board.unplug()
-        _ledger(request.config).add_fake_calls(request.node.nodeid, fake.calls)
         if options.lint_cassettes(request.config):
             for path in qwen.played_paths:
                 _used(request.config).add(path, options.scrub_names(request.config))
@@ -416,7 +445,8 @@ def qwen_server(
 def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
     """qwenobs instrumentation on for this test, into in-memory span and metric pipelines:
     ``chat()``, ``one(name, **attributes)``, ``findings()``, ``metric(name)``. Options for
-    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker. Afterwards the instrumentation
+    ``qwenobs.instrument()`` come from the ``qwen_spans`` marker (``region`` defaults to the
+    ``qwen_cost_region`` ini setting, as in the cost summary). Afterwards the instrumentation
     that ran before (the application's own, or none) is back, with its settings and providers."""
     import qwenobs
     from qwenobs.extras import need
@@ -426,6 +456,9 @@ def qwen_spans(request: pytest.FixtureRequest) -> Iterator[QwenSpans]:
 
     accepted = options.keyword_names(qwenobs.instrument, leave_out=PROVIDERS)
     settings = _marker_kwargs(request, "qwen_spans", accepted)
+    # Hosts with no region of their own (qwen_server's loopback) are priced as the cost summary
+    # prices them, so qwen_spans.cost() and the summary agree; the marker's region= wins.
+    settings.setdefault("region", options.cost_region(request.config))
     spans_file = _spans_file(request.config)
     spans = QwenSpans(test=request.node.nodeid if spans_file else None)
     try:

@@ -148,8 +148,9 @@ class QwenSpans:
         return self.events(sc.VALIDATION_EVENT, span)
 
     def cost(self) -> dict[str, float]:
-        """What the finished chat calls cost, summed per currency (``{"CNY": 0.0123}``); calls
-        with no known price are left out (``qwenobs.cost``)."""
+        """What the finished chat calls cost, summed per currency (``{"CNY": 0.0123}``), as their
+        spans say; calls with no known cost are left out (a model without a price, a stream
+        closed before its usage chunk)."""
         totals: dict[str, float] = {}
         for span in self.chat():
             attributes = span.attributes or {}

@@ -168,6 +168,11 @@ _ELSEWHERE = {
 }
 
 
+# Functions called with every call any fake answers, whichever way it was reached: the pytest
+# plugin's cost summary counts the calls of the fakes a test makes itself. Quick, never raising.
+CALL_WATCHERS: list[Callable[[Call], None]] = []
+
+
 class Engine:
     @arguments(lambda fake: f"{type(fake).__name__}()", _ELSEWHERE)
     def __init__(
@@ -255,8 +260,11 @@ class Engine:
                 self.internal_errors.append(
                     f"{type(exc).__name__}: {exc} on {request.method} {request.path}"
                 )
+        call = Call(request, body, response, answer)
         with self._lock:
-            self.calls.append(Call(request, body, response, answer))
+            self.calls.append(call)
+        for watch in CALL_WATCHERS:
+            watch(call)
         return response
 
     # -- the steps of one request -------------------------------------------------------------
@@ -375,6 +383,7 @@ class Engine:
         usage = render.usage(len(ids), cached, text_tokens, vocab.count(reply.reasoning or ""))
         if reply.usage is not None:
             usage = render.override_usage(usage, reply.usage)
+            _check_cached(usage, reply)
         return render.Outcome(content, reply.reasoning, calls, finish, usage)
 
     def _failure(self, failure: Failure, body: Mapping[str, Any], meta: render.Meta) -> Response:
@@ -399,6 +408,28 @@ class Engine:
 
 def _streams(body: Mapping[str, Any]) -> bool:
     return body.get("stream") is True
+
+
+def _check_cached(usage: Mapping[str, Any], reply: Reply) -> None:
+    """A usage override giving one of prompt_tokens and cached_tokens, the fake counting the other,
+    can leave more cached tokens than prompt tokens: DashScope never sends that, so the request
+    fails inside the fake (a 500 naming the answer; the pytest plugin fails the test)."""
+    prompt = usage.get("prompt_tokens", 0)
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+    if cached <= prompt:
+        return
+    # Both given were checked when the answer was scripted: one of them was counted here.
+    if "prompt_tokens" in (reply.usage or {}):
+        raise ValueError(
+            f"{describe(reply)}: usage['prompt_tokens'] must be at least the request's "
+            f"cached_tokens, {cached} (counted by the prefix cache), got {prompt}; override "
+            "usage['prompt_tokens_details']['cached_tokens'] too"
+        )
+    raise ValueError(
+        f"{describe(reply)}: usage['prompt_tokens_details']['cached_tokens'] must be at most the "
+        f"request's prompt_tokens, {prompt} (cached tokens are part of the prompt), got {cached}; "
+        "override usage['prompt_tokens'] too for a longer prompt"
+    )
 
 
 def _wants_usage(body: Mapping[str, Any]) -> bool:

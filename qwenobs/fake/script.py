@@ -517,6 +517,13 @@ def _check_usage(where: str, usage: Any) -> None:
             name = f"usage[{key!r}][{inner!r}]"
             checks.text(where, f"a key of usage[{key!r}]", inner, optional=False, empty=False)
             checks.integer(where, name, count, minimum=0, optional=False)
+    prompt = usage.get("prompt_tokens")
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    if prompt is not None and cached is not None and cached > prompt:  # DashScope never sends it
+        raise ValueError(
+            f"{where}: usage['prompt_tokens_details']['cached_tokens'] must be at most "
+            f"usage['prompt_tokens'], {prompt} (cached tokens are part of the prompt), got {cached}"
+        )
 
 
 def _timing(where: str, first: Any, every: Any, size: Any, first_byte: Any = None) -> Timing:

@@ -214,6 +214,35 @@ def test_usage_override_keeps_the_rest_consistent(fake) -> None:
     assert usage["total_tokens"] == 1000 + usage["completion_tokens"]
 
 
+@pytest.mark.parametrize(
+    ("usage", "message"),
+    [
+        (  # the request's prompt is ~9 tokens
+            {"prompt_tokens_details": {"cached_tokens": 800}},
+            "reply('Hello'): usage['prompt_tokens_details']['cached_tokens'] must be at most the "
+            "request's prompt_tokens, 9 (cached tokens are part of the prompt), got 800",
+        ),
+        (  # the prefix cache counts the repeated long prompt in full
+            {"prompt_tokens": 5},
+            "reply('Hello'): usage['prompt_tokens'] must be at least the request's cached_tokens",
+        ),
+    ],
+)
+def test_an_override_leaving_more_cached_than_prompt_tokens_fails_inside(
+    fake, usage, message
+) -> None:
+    long = {"messages": [{"role": "user", "content": "Tell me about the Grand Canal. " * 60}]}
+    if "prompt_tokens" in usage:
+        fake.reply("first")
+        send(fake, body(**long))
+    fake.reply("Hello", usage=usage)
+    response = send(fake, body(**long) if "prompt_tokens" in usage else body())
+    assert response.status == 500
+    assert response.json()["error"]["code"] == "fake_internal_error"
+    assert message in response.json()["error"]["message"]
+    assert fake.internal_errors and message in fake.internal_errors[0]
+
+
 def test_routes_by_predicate_and_regex_fall_through_when_empty(fake) -> None:
     fake.route(match=lambda b: b.get("temperature") == 0).reply("cold")
     fake.route(last_message=re.compile(r"^h.$")).reply("regex")

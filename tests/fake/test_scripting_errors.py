@@ -71,6 +71,14 @@ MISTAKES = [
         "usage has unknown key(s) 'cached_tokens'; accepted: prompt_tokens, completion_tokens",
     ),
     (
+        lambda f: f.reply(
+            "ok", usage={"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 800}}
+        ),
+        ValueError,
+        "fake.reply(): usage['prompt_tokens_details']['cached_tokens'] must be at most "
+        "usage['prompt_tokens'], 100 (cached tokens are part of the prompt), got 800",
+    ),
+    (
         lambda f: f.reply("x", chunk_delay=-1),
         ValueError,
         "chunk_delay must be a number of seconds from 0 to 3600, got -1",

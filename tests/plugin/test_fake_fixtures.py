@@ -279,3 +279,39 @@ def test_the_fake_failing_inside_fails_the_test_that_caused_it(suite):
     result.stdout.fnmatch_lines(
         ["*RuntimeError: route(match=<function broken*KeyError*on POST /compatible-mode/v1/chat*"]
     )
+
+
+def test_usage_dashscope_never_sends_fails_the_test(suite):
+    # Cached tokens are part of the prompt. Given both, reply() refuses at once; given only the
+    # cached ones, the request's own prompt decides, and the test fails as for any fake failure.
+    suite.test(
+        """
+        import app
+
+        def test_both_given(qwen_fake):
+            qwen_fake.reply(
+                "ok", usage={"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 800}}
+            )
+
+        def test_cached_only(qwen_fake):
+            qwen_fake.reply("ok", usage={"prompt_tokens_details": {"cached_tokens": 800}})
+            app.ask("hi")
+
+        def test_realistic(qwen_fake):
+            qwen_fake.reply("ok", usage={"prompt_tokens_details": {"cached_tokens": 4}})
+            assert app.ask("hi") == "ok"
+        """
+    )
+    result = suite.run()
+    result.assert_outcomes(passed=1, failed=2)
+    out = result.stdout.str()
+    assert (
+        "ValueError: fake.reply(): usage['prompt_tokens_details']['cached_tokens'] must be at "
+        "most usage['prompt_tokens'], 100 (cached tokens are part of the prompt), got 800"
+    ) in out
+    assert "the fake DashScope failed inside on 1 request(s)" in out
+    assert (
+        "ValueError: reply('ok'): usage['prompt_tokens_details']['cached_tokens'] must be at most "
+        "the request's prompt_tokens, 9 (cached tokens are part of the prompt), got 800"
+    ) in out
+    assert "800%" not in out  # no impossible cache-hit rate in the summary
