@@ -213,6 +213,23 @@ def test_without_a_script_it_echoes_and_a_signal_stops_it(signum) -> None:
     assert "Traceback" not in err
 
 
+def test_the_log_names_the_model_of_a_call_refused_before_its_body_is_read() -> None:
+    from qwenobs.fake import FakeDashScope, Request
+    from qwenobs.serve import line
+
+    fake = FakeDashScope()
+    path = "/compatible-mode/v1/chat/completions"
+    body = json.dumps({"model": "qwen-plus", "stream": True, "messages": USER}).encode()
+    for sent in (body, b"{not json", b"[1]"):
+        fake.handle(Request.of("POST", path, [], sent))  # no Authorization header
+    said = [line(n, call).split(" ", 1)[1] for n, call in enumerate(fake.calls, 1)]
+    assert [s.partition(": ")[0] for s in said] == [
+        "#1 qwen-plus stream -> 401 invalid_api_key",
+        "#2 -> 401 invalid_api_key",
+        "#3 -> 401 invalid_api_key",
+    ]
+
+
 # Starts the command as its console script does, with its import of qwenobs.serve (about half a
 # second of heavy imports) held up, and says so on stderr: the signal lands in that window.
 SLOW_START = """
