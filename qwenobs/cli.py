@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,9 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .serve import main as serve
+    # A signal during the imports below (about half a second) stops it as cleanly as later on;
+    # the server installs its own handlers once it runs.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+    try:
+        from .serve import main as serve
 
-    return serve(args.host, args.port, args.script, args.seed)
+        return serve(args.host, args.port, args.script, args.seed)
+    except KeyboardInterrupt:
+        print("qwenobs serve: stopped before it started", file=sys.stderr)
+        return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _capture(args: argparse.Namespace) -> int:

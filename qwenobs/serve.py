@@ -8,6 +8,7 @@ Without a script file every call is answered with an echo of its last message.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -116,7 +117,7 @@ class CallLog:
 
 def line(number: int, call: Call, *, echo: bool = False) -> str:
     """``12:00:01.123 #3 qwen-plus stream retry 1 -> 429 fail(429, times=1)``"""
-    body = call.json if isinstance(call.json, Mapping) else {}
+    body = _body(call)
     asked = [f"#{number}"]
     if call.method != "POST" or not is_chat_path(call.path):
         asked.append(f"{call.method} {call.path}")
@@ -128,6 +129,18 @@ def line(number: int, call: Call, *, echo: bool = False) -> str:
         asked.append(f"retry {call.attempt}")
     stamp = datetime.now().strftime("%H:%M:%S.%f")[:-3]
     return f"{stamp} {' '.join(asked)} -> {_answered(call, echo)}"
+
+
+def _body(call: Call) -> Mapping[str, Any]:
+    """The request body as a mapping, also when the fake refused the call before reading it (a
+    missing API key); {} when it is not a JSON object."""
+    body = call.json
+    if body is None and call.request.body:
+        try:
+            body = json.loads(call.request.body)
+        except ValueError:
+            return {}
+    return body if isinstance(body, Mapping) else {}
 
 
 def _answered(call: Call, echo: bool) -> str:

@@ -33,7 +33,15 @@ from .arguments import arguments
 from .cache import PrefixCache, prompt_ids
 from .error_bodies import ErrorSpec
 from .faults import Cut, Drop, Stall
-from .retries import RETRY_AFTER_MS, Retries, attempt_of, request_key, retryable
+from .retries import (
+    RETRY_AFTER_MS,
+    Retries,
+    attempt_of,
+    read_timeout_of,
+    request_key,
+    retried,
+    retryable,
+)
 from .script import Answer, Failure, Fault, Reply, Route, Script, Timing, ToolCall, describe
 
 log = logging.getLogger(__name__)
@@ -294,28 +302,34 @@ class Engine:
                 if found.is_error:
                     spec = error_bodies.for_finding(found, body, self.catalog)
                     return body, error_response(spec, rid, _streams(body)), None
+        attempt = attempt_of(request.headers)
+        key = request_key(request.method, request.path, request.headers, request.body)
         with self._lock:
-            answer = self._next_answer(request, body)
+            answer, answered = self._next_answer(key, attempt, body)
             if answer is None:
                 message = _dry_message(request, body, len(self.calls) + 1, self.calls, self.script)
         if answer is None:
             return body, _dry(message, rid), None
         meta = render.Meta(rid, int(self._clock()), str(body["model"]))
-        return body, self._respond(answer, body, meta), answer
+        response = self._respond(answer, body, meta)
+        if attempt is not None and retried(response, read_timeout_of(request.headers)):
+            # A plain fault answers the retry too; a rate= draw or a reply the client gave up
+            # on leaves the retry to the script.
+            repeats = answer if isinstance(answer, Fault) and answer.rate is None else None
+            with self._lock:
+                self.retries.remember(key, response, attempt, repeats, answered)
+        return body, response, answer
 
-    def _next_answer(self, request: Request, body: Mapping[str, Any]) -> Answer | None:
-        """A retry's own failure, else the script's next answer (under the lock)."""
-        attempt = attempt_of(request.headers)
+    def _next_answer(
+        self, key: bytes, attempt: int | None, body: Mapping[str, Any]
+    ) -> tuple[Answer | None, int]:
+        """A retry's own failure, else the script's next answer, with the number of attempts of
+        this call it will have answered (under the lock)."""
         if attempt:
-            key = request_key(request.method, request.path, request.body)
-            failure = self.retries.replay(key, attempt)
-            if failure is not None:
-                return failure
-        answer = self.script.next_answer(body, self._chance.random)
-        if isinstance(answer, Fault) and answer.rate is None and attempt is not None:
-            key = request_key(request.method, request.path, request.body)
-            self.retries.failed(key, answer, attempt)
-        return answer
+            earlier = self.retries.take(key, attempt)
+            if earlier is not None and earlier.again is not None:
+                return earlier.again, earlier.answered + 1
+        return self.script.next_answer(body, self._chance.random), 1
 
     def _authorized(self, header: str) -> bool:
         scheme, _, key = header.partition(" ")

@@ -92,8 +92,9 @@ def apply(data: Mapping[str, Any], fake: FakeDashScope, path: Path) -> None:
     routes = _list(data.get("routes"), path, "routes")
     for number, spec in enumerate(routes):
         where = f"routes[{number}]"
+        conditions = _conditions(spec, path, where)  # its errors name the file and the entry
         try:
-            route = fake.route(**_conditions(spec, path, where))
+            route = fake.route(**conditions)
         except (TypeError, ValueError) as exc:
             raise ScriptFileError(f"{path}: {where}: {exc}") from None
         _answers(route, spec.get("answers"), path, f"{where}.answers")

@@ -5,12 +5,14 @@ and a dry script says what came before and why no route answered."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import openai
 import pytest
 
 from qwenobs.fake import FakeDashScope, Request
+from qwenobs.fake.retries import Retries
 
 from .observe import observe
 
@@ -85,14 +87,45 @@ async def test_concurrent_calls_keep_their_own_failure() -> None:
     assert sorted(c.status for c in fake.calls) == [200, 429, 429, 429]
 
 
+@pytest.mark.parametrize("front", ["serve", "client"])
+def test_a_timed_out_call_is_not_retried_into_another_calls_failure(front) -> None:
+    fake = FakeDashScope()
+    fake.fail(500)  # call A: its client does not retry
+    fake.reply("slow", first_byte_delay=1.5)  # call B's first attempt times out...
+    fake.reply("ok", repeat=True)  # ...and its retry gets this
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(fake.serve()) if front == "serve" else fake
+        with pytest.raises(openai.InternalServerError):
+            source.client(max_retries=0).chat.completions.create(**_request())
+        client = source.client(max_retries=1, timeout=0.5)
+        answer = client.chat.completions.create(**_request())
+    assert answer.choices[0].message.content == "ok"
+    assert [(c.attempt, c.status) for c in fake.calls] == [(0, 500), (0, 200), (1, 200)]
+
+
 # -- the engine alone: pairing, and what a dry script says -----------------------------------
 
 
-def send(fake: FakeDashScope, body: dict, attempt: int | None = None):
+def send(
+    fake: FakeDashScope,
+    body: dict,
+    attempt: int | None = None,
+    *,
+    read_timeout: float | None = None,
+    key: str | None = None,
+):
     headers = [("authorization", "Bearer sk-test")]
     if attempt is not None:
         headers.append(("x-stainless-retry-count", str(attempt)))
+    if read_timeout is not None:
+        headers.append(("x-stainless-read-timeout", str(read_timeout)))
+    if key is not None:
+        headers.append(("idempotency-key", key))
     return fake.handle(Request.of("POST", PATH, headers, json.dumps(body).encode()))
+
+
+def _content(response) -> str:
+    return response.json()["choices"][0]["message"]["content"]
 
 
 def test_retries_pair_with_the_failure_of_their_own_request(fake) -> None:
@@ -123,6 +156,69 @@ def test_a_new_call_never_takes_another_calls_failure(fake) -> None:
     fake.reply("fresh")
     assert send(fake, _request(), 0).status == 429
     assert send(fake, _request(), 0).json()["choices"][0]["message"]["content"] == "fresh"
+
+
+def test_a_retry_after_a_timeout_takes_the_next_answer_not_an_older_failure(fake) -> None:
+    fake.fail(500)  # a call whose client does not retry
+    fake.reply("slow", first_byte_delay=2)
+    fake.reply("ok")
+    assert send(fake, _request(), 0).status == 500
+    assert send(fake, _request(), 0, read_timeout=1).status == 200  # the client gives up on it
+    assert _content(send(fake, _request(), 1, read_timeout=1)) == "ok"
+
+
+def test_a_rate_failure_is_retried_with_a_new_draw_not_an_older_failure() -> None:
+    fake = FakeDashScope(seed=10)  # draws: spared, struck, spared
+    fake.fail(503, rate=0.5)
+    fake.fail(500)  # takes the first (spared) call, whose client does not retry
+    fake.reply("ok")
+    assert send(fake, _request(), 0).status == 500
+    assert send(fake, _request(), 0).status == 503  # another call, struck by the draw
+    assert _content(send(fake, _request(), 1)) == "ok"  # its retry: drawn anew, then the script
+
+
+def test_a_stream_cut_after_its_first_events_is_not_retried(fake) -> None:
+    # The SDK has its 200 and never retries a cut stream: the drop cannot strike a retry.
+    fake.fail(500, times=1)
+    fake.drop(after_chunks=2)
+    fake.reply("whole", repeat=True)
+    stream = _request(stream=True)
+    assert send(fake, stream, 0).status == 500
+    assert send(fake, stream, 0).cut is not None
+    assert send(fake, stream, 0).cut is None
+    retry = send(fake, stream, 1)  # the 500's retry, after its times=1
+    assert (retry.status, retry.cut) == (200, None)
+
+
+def test_failures_that_are_not_retried_are_not_remembered(fake) -> None:
+    fake.fail(400)
+    fake.fail(500, after_chunks=1)  # an error event in a 200 stream
+    fake.reply("ok", repeat=True)
+    assert send(fake, _request(), 0).status == 400
+    assert send(fake, _request(stream=True), 0).status == 200
+    assert send(fake, _request(), 1).status == 200
+    send(fake, _request(stream=True), 1)
+    assert fake.calls.last.error is None
+
+
+def test_an_idempotency_key_tells_identical_calls_apart(fake) -> None:
+    fake.fail(500)
+    fake.reply("b's retry")
+    assert send(fake, _request(), 0, key="a").status == 500
+    assert _content(send(fake, _request(), 1, key="b")) == "b's retry"
+    assert send(fake, _request(), 1, key="a").status == 500
+
+
+def test_a_remembered_failure_expires_when_its_retry_can_no_longer_come() -> None:
+    now = [0.0]
+    retries = Retries(clock=lambda: now[0])
+    fake = FakeDashScope()
+    fake.retries = retries
+    fake.fail(500)
+    fake.reply("later")
+    assert send(fake, _request(), 0).status == 500
+    now[0] += 60  # far past the 1 ms the failure asked the SDK to wait
+    assert _content(send(fake, _request(), 1)) == "later"
 
 
 def test_the_dry_message_says_what_the_earlier_attempts_got(fake) -> None:

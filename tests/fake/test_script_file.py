@@ -206,6 +206,7 @@ def test_a_wrong_file_says_where_and_what_is_accepted(tmp_path, name, text, mess
         load(path)
     said = str(caught.value)
     assert said.startswith(f"{path}: ")
+    assert said.count(str(path)) == 1  # the file and the entry named once
     assert message in said
     assert "\n" not in said
 

@@ -213,6 +213,58 @@ def test_without_a_script_it_echoes_and_a_signal_stops_it(signum) -> None:
     assert "Traceback" not in err
 
 
+def test_the_log_names_the_model_of_a_call_refused_before_its_body_is_read() -> None:
+    from qwenobs.fake import FakeDashScope, Request
+    from qwenobs.serve import line
+
+    fake = FakeDashScope()
+    path = "/compatible-mode/v1/chat/completions"
+    body = json.dumps({"model": "qwen-plus", "stream": True, "messages": USER}).encode()
+    for sent in (body, b"{not json", b"[1]"):
+        fake.handle(Request.of("POST", path, [], sent))  # no Authorization header
+    said = [line(n, call).split(" ", 1)[1] for n, call in enumerate(fake.calls, 1)]
+    assert [s.partition(": ")[0] for s in said] == [
+        "#1 qwen-plus stream -> 401 invalid_api_key",
+        "#2 -> 401 invalid_api_key",
+        "#3 -> 401 invalid_api_key",
+    ]
+
+
+# Starts the command as its console script does, with its import of qwenobs.serve (about half a
+# second of heavy imports) held up, and says so on stderr: the signal lands in that window.
+SLOW_START = """
+import sys, time
+class Slow:
+    def find_spec(self, name, path=None, target=None):
+        if name == "qwenobs.serve":
+            print("importing", file=sys.stderr, flush=True)
+            time.sleep(10)
+sys.meta_path.insert(0, Slow())
+from qwenobs.cli import main
+sys.exit(main(["serve"]))
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_it_starts_stops_it_cleanly(signum) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", SLOW_START],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr.readline() == "importing\n"
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert (process.returncode, out) == (0, ""), err
+    assert err == "qwenobs serve: stopped before it started\n"
+
+
 def test_another_host_is_explicit_and_warns_in_one_line() -> None:
     with serving("--host", "0.0.0.0") as served:
         client = served.client(base_url=served.url.replace("0.0.0.0", "127.0.0.1"))
