@@ -136,7 +136,7 @@ def spans_file_path(argument: str | os.PathLike[str] | None) -> str | None:
         return os.fspath(argument)
     path = os.environ.get("QWENOBS_SPANS_FILE", "").strip()
     if path and importlib.util.find_spec("opentelemetry.sdk") is None:
-        _bad_environment(
+        bad_environment(
             "QWENOBS_SPANS_FILE",
             path,
             "a path, with the spans-file extra installed (pip install 'qwenobs[spans-file]')",
@@ -205,7 +205,7 @@ def _mode(value: Any) -> str:
 
 
 @functools.cache
-def _bad_environment(
+def bad_environment(
     name: str, value: str, accepted: str, default: str, entry: bool = False
 ) -> None:
     # Cached: each bad value is logged once per process, however often instrument() runs.
@@ -220,7 +220,7 @@ def _env_mode() -> str:
     mode = value.strip().lower()
     if mode in VALIDATE_MODES:
         return mode
-    _bad_environment("QWENOBS_VALIDATE", value, "raise, warn or off", "the default, raise")
+    bad_environment("QWENOBS_VALIDATE", value, "raise, warn or off", "the default, raise")
     return "raise"
 
 
@@ -232,7 +232,7 @@ def _env_flag(name: str) -> bool:
     if flag in _TRUE:
         return True
     if flag not in _FALSE:
-        _bad_environment(name, value, "true or false (1/0, yes/no, on/off)", "the default, false")
+        bad_environment(name, value, "true or false (1/0, yes/no, on/off)", "the default, false")
     return False
 
 
@@ -248,7 +248,7 @@ def _env_hosts() -> list[str]:
             out.append(url_host)  # the variable is read at start-up: take what was meant
             _noted_url_host(entry.strip(), url_host)
         else:
-            _bad_environment(
+            bad_environment(
                 "QWENOBS_HOSTS",
                 entry.strip(),
                 f"comma-separated host names, each {_A_HOST}",
@@ -270,7 +270,7 @@ def _env_region() -> str | None:
     region = value.strip().lower()
     if region in CURRENCIES:
         return region
-    _bad_environment("QWENOBS_REGION", value, " or ".join(CURRENCIES), "each host's own region")
+    bad_environment("QWENOBS_REGION", value, " or ".join(CURRENCIES), "each host's own region")
     return None
 
 
@@ -285,7 +285,7 @@ def _env_stream_usage() -> str:
         return "dashscope"
     if word in _FALSE and word:
         return "off"
-    _bad_environment(
+    bad_environment(
         "QWENOBS_STREAM_USAGE", value, "true, false or all", "the default, DashScope hosts only"
     )
     return "dashscope"

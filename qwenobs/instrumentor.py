@@ -14,8 +14,7 @@ from wrapt import wrap_function_wrapper
 
 from . import agents, openai_sdk
 from .budgets import Budget
-from .config import Settings, resolve_settings
-from .config import _bad_environment as bad_environment
+from .config import Settings, bad_environment, resolve_settings
 from .extras import need
 from .instruments import instruments_for
 from .lifecycle import Telemetry

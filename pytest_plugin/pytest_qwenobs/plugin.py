@@ -148,9 +148,10 @@ def _ledger(config: pytest.Config) -> Ledger:
 
 def _fake_watch(config: pytest.Config) -> FakeWatch | None:
     """The watch on every fake's calls, from the first test that starts with qwenobs imported
-    (or makes a fixture fake): a run that never imports qwenobs never imports the fake."""
+    (or makes a fixture fake): a run that never imports qwenobs never imports the fake. None
+    when the cost summary is off: nothing reads the calls then."""
     watch = config.stash.get(_WATCH, None)
-    if watch is None and "qwenobs" in sys.modules:
+    if watch is None and "qwenobs" in sys.modules and options.cost_summary(config):
         from .costs import FakeWatch
 
         watch = config.stash[_WATCH] = FakeWatch()

@@ -18,7 +18,7 @@ from qwenobs import config
 def _off_before_and_after():
     before = qwenobs.instrumentation()
     qwenobs.uninstrument()
-    config._bad_environment.cache_clear()
+    config.bad_environment.cache_clear()
     yield
     qwenobs.uninstrument()
     if before is not None:

@@ -249,7 +249,7 @@ def test_a_bad_stream_usage_is_refused_clearly(monkeypatch, caplog):
     ):
         qwenobs.instrument(stream_usage="gateway")
     # A bad environment value never stops the application: logged once, the default used.
-    config._bad_environment.cache_clear()
+    config.bad_environment.cache_clear()
     monkeypatch.setenv("QWENOBS_STREAM_USAGE", "sometimes")
     assert config.resolve_settings().stream_usage == "dashscope"
     assert "ignoring QWENOBS_STREAM_USAGE='sometimes': expected true, false or all" in caplog.text
